@@ -1,0 +1,60 @@
+#include "graph/types.h"
+
+#include "graph/error.h"
+
+namespace sf {
+
+const char* dtype_name(DType t) {
+  switch (t) {
+    case DType::f32: return "f32";
+    case DType::f64: return "f64";
+    case DType::i32: return "i32";
+    case DType::i64: return "i64";
+    case DType::b8: return "bool";
+    case DType::tuple: return "tuple";
+  }
+  return "?";
+}
+
+bool parse_dtype(std::string_view s, DType* out) {
+  for (DType t : {DType::f32, DType::f64, DType::i32, DType::i64, DType::b8}) {
+    if (s == dtype_name(t)) {
+      *out = t;
+      return true;
+    }
+  }
+  return false;
+}
+
+int64_t dtype_size(DType t) {
+  switch (t) {
+    case DType::f32: return 4;
+    case DType::f64: return 8;
+    case DType::i32: return 4;
+    case DType::i64: return 8;
+    case DType::b8: return 1;
+    case DType::tuple: break;
+  }
+  internal_error("dtype_size of a tuple");
+}
+
+int64_t num_elements(const Shape& s) {
+  int64_t n = 1;
+  for (int64_t d : s) n *= d;
+  return n;
+}
+
+std::string shape_str(const Shape& s) {
+  std::string r = "[";
+  for (size_t i = 0; i < s.size(); ++i) r += (i ? "," : "") + std::to_string(s[i]);
+  return r + "]";
+}
+
+std::string type_str(const Type& t) {
+  if (!t.is_tuple()) return dtype_name(t.dtype) + shape_str(t.shape);
+  std::string r = "(";
+  for (size_t i = 0; i < t.elems.size(); ++i) r += (i ? ", " : "") + type_str(t.elems[i]);
+  return r + ")";
+}
+
+}  // namespace sf
