@@ -24,6 +24,7 @@ struct Graph {
   std::string name = "main";
   std::vector<Node> nodes;
   std::vector<NodeId> results;  // a scan body: new carries, then per-step outputs
+  Attrs attrs;                  // graph-level metadata (e.g. a simulation's columns and time grid)
 
   const Node& node(NodeId id) const { return nodes.at(static_cast<size_t>(id)); }
   const Type& type(NodeId id) const { return node(id).type; }
@@ -41,7 +42,7 @@ std::string node_label(const Graph& g, NodeId id);
 //   stack : the scan's result holds the rows, shape [length/every, ...] (tf.scan's default)
 //   sink  : rows stream to the run's sink in chunks; the result is the row count (i64[])
 //   events: a bool output; every true element is sent to the sink as (index, step); the result is
-//           the event count (i64[])
+//           the event count (i64[]). Events are taken at every step, whatever `every` says.
 enum class RecordMode { Stack, Sink, Events };
 const char* record_mode_name(RecordMode m);
 bool parse_record_mode(const std::string& s, RecordMode* out);
