@@ -70,6 +70,7 @@ template <class T> T pow(T a, T b) { if constexpr (is_fp_v<T>) return std::pow(a
 }  // namespace sm
 
 // The scalar function of an elementwise op, selected once per node so hot loops call it directly.
+// constexpr, so a loop instantiated for one op can take it as a constant and inline it.
 template <class T>
 using UnaryFn = T (*)(T);
 template <class T>
@@ -78,7 +79,7 @@ template <class T>
 using CompareFn = bool (*)(T, T);
 
 template <class T>
-UnaryFn<T> unary_fn(Op op) {
+constexpr UnaryFn<T> unary_fn(Op op) {
   switch (op) {
 #define SF_UNARY(E, name, dt, expr) \
   case Op::E: return [](T a) -> T { return expr; };
@@ -88,7 +89,7 @@ UnaryFn<T> unary_fn(Op op) {
 }
 
 template <class T>
-BinaryFn<T> binary_fn(Op op) {
+constexpr BinaryFn<T> binary_fn(Op op) {
   switch (op) {
 #define SF_BINARY(E, name, dt, comm, expr) \
   case Op::E: return [](T a, T b) -> T { return expr; };
@@ -98,7 +99,7 @@ BinaryFn<T> binary_fn(Op op) {
 }
 
 template <class T>
-CompareFn<T> compare_fn(Op op) {
+constexpr CompareFn<T> compare_fn(Op op) {
   switch (op) {
 #define SF_COMPARE(E, name, expr) \
   case Op::E: return [](T a, T b) -> bool { return expr; };

@@ -26,7 +26,7 @@ class RecordSink {
   }
   // Events of per-step output `y`, in step order (ties by index).
   virtual void events(NodeId scan, int64_t y, const std::vector<Event>& events) { (void)scan, (void)y, (void)events; }
-  // Called now and then during a long top-level scan (progress bars).
+  // Called about every 1% of a top-level scan's steps (progress bars); `step` steps are done.
   virtual void progress(NodeId scan, int64_t step, int64_t length) { (void)scan, (void)step, (void)length; }
 };
 
@@ -36,7 +36,8 @@ struct RunOptions {
   int64_t event_chunk = 4096;  // events buffered per sink call
 };
 
-// Evaluates the graph's results. `inputs` binds inputs by name; an unbound input takes its
+// Evaluates the graph's results. Sums run in a fixed order (see backends/interpreter/kernels.cpp),
+// so results are reproducible bit for bit. `inputs` binds inputs by name; an unbound input takes its
 // default, and one without a default is an error. Run-time errors (an out-of-range gather or
 // scatter index, a wrong-typed binding, an unknown input name) throw sf::Error naming the node.
 std::vector<Tensor> interpret(const Graph& g, const std::map<std::string, Tensor>& inputs = {},
