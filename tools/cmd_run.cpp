@@ -1,0 +1,150 @@
+// scanflow run MODEL|FILE.sfg: simulates, streaming rows to a .npy file and spikes to a CSV file.
+#include <algorithm>
+#include <chrono>
+#include <filesystem>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "backends/interpreter/interpreter.h"
+#include "graph/error.h"
+#include "tools/cli.h"
+#include "tools/recorder.h"
+#include "tools/stats.h"
+
+namespace sf::cli {
+
+namespace {
+
+struct RunArgs {
+  TargetOptions target;
+  std::vector<std::string> sets, inputs;
+  std::string out, spikes, backend = "interp";
+  bool stats = false;
+};
+
+std::string json_string(const std::string& s) {
+  std::string r = "\"";
+  for (char c : s) {
+    if (c == '"' || c == '\\') r += '\\', r += c;
+    else if (static_cast<unsigned char>(c) < 0x20) r += fmt::format("\\u{:04x}", c);
+    else r += c;
+  }
+  return r + "\"";
+}
+
+// FILE.json beside FILE.npy: what the columns are and when the rows were taken.
+void write_json(const std::string& npy_path, const SimInfo& info) {
+  std::string j = "{\"columns\": [";
+  for (size_t i = 0; i < info.columns.size(); ++i) j += (i ? ", " : "") + json_string(info.columns[i]);
+  j += fmt::format("], \"t\": [{}, {}]", info.time(0), static_cast<double>(info.every) * info.dt);
+  if (!info.groups.empty()) {
+    j += ", \"groups\": {";
+    for (size_t i = 0; i < info.groups.size(); ++i) {
+      const auto& [name, range] = info.groups[i];
+      j += fmt::format("{}{}: [{}, {}]", i ? ", " : "", json_string(name), range.first, range.second);
+    }
+    j += "}";
+  }
+  j += "}\n";
+  std::string path = std::filesystem::path(npy_path).replace_extension(".json").string();
+  write_text(path, j);
+}
+
+// Without --out: the final state's ranges and the spike counts.
+void print_summary(const Target& t, const SimInfo& info, const std::vector<Tensor>& results, const Recorder& rec) {
+  fmt::print("{}: {} steps of {} (t = {} .. {}), {} rows recorded\n", t.label, info.steps, info.dt, info.time(0),
+             info.time(info.steps), rec.rows_recorded());
+  for (const auto& [var, index] : info.final_state) {
+    const Tensor& x = results.at(static_cast<size_t>(index));
+    if (x.size() == 0) continue;
+    double lo = x.get(0), hi = lo;
+    for (int64_t i = 1; i < x.size(); ++i) lo = std::min(lo, x.get(i)), hi = std::max(hi, x.get(i));
+    if (lo == hi) fmt::print("final {}: {:.6g}\n", var, lo);
+    else fmt::print("final {}: {:.6g} .. {:.6g}\n", var, lo, hi);
+  }
+  if (info.y_spikes < 0) return;
+  auto line = [&](const std::string& what, int64_t begin, int64_t end) {
+    int64_t total = 0, active = 0;
+    for (int64_t i = begin; i < end; ++i) {
+      int64_t n = rec.spike_counts().at(static_cast<size_t>(i));
+      total += n, active += n > 0;
+    }
+    fmt::print("{}: {} from {} of {} neurons\n", what, total, active, end - begin);
+  };
+  line("spikes", 0, static_cast<int64_t>(rec.spike_counts().size()));
+  for (const auto& [name, range] : info.groups) line(fmt::format("spikes {}", name), range.first, range.second);
+}
+
+void run(const RunArgs& a) {
+  if (a.backend != "interp") fail("unknown backend '{}' (available: interp)", a.backend);
+  // Rows always stream (memory stays constant); without --out the recorder just drops them.
+  Target t = load_target(a.target, /*stream=*/true);
+  const Graph& g = t.graph;
+  SimInfo info = SimInfo::load(g);
+  std::map<std::string, Tensor> bindings = parse_bindings(g, a.sets, a.inputs);
+
+  const Node& scan = g.node(info.scan);
+  ScanInfo si = scan_info(scan);
+  bool streamed = si.record.at(static_cast<size_t>(info.y_rows)) == RecordMode::Sink;
+  int64_t neurons = 0;
+  if (info.y_spikes >= 0) neurons = scan.body->type(scan.body->results.at(static_cast<size_t>(si.carry + info.y_spikes))).elements();
+  else if (!a.spikes.empty()) fail("--spikes: '{}' has no spike output", t.label);
+
+  Recorder rec(info, streamed, neurons);
+  DType row_dtype = g.type(g.results.at(static_cast<size_t>(info.result_initial))).dtype;
+  if (!a.out.empty()) rec.write_rows(a.out, row_dtype);
+  if (!a.spikes.empty()) rec.write_spikes(a.spikes);
+
+  RunOptions options;
+  options.sink = &rec;
+  auto start = std::chrono::steady_clock::now();
+  std::vector<Tensor> results = interpret(g, bindings, options);
+  double sim_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+
+  const Tensor& rows = results.at(static_cast<size_t>(info.result_rows));
+  rec.finish(results.at(static_cast<size_t>(info.result_initial)), streamed ? nullptr : &rows);
+  int64_t expected_rows = 1 + info.steps / info.every;
+  if (rec.rows_recorded() != expected_rows || (streamed && rows.get(0) != static_cast<double>(expected_rows - 1)))
+    internal_error("recorded {} rows, expected {}", rec.rows_recorded(), expected_rows);
+  if (!a.out.empty()) write_json(a.out, info);
+  else print_summary(t, info, results, rec);
+
+  if (a.stats) {
+    int64_t per_step = ops_per_step(g, info.scan);
+    fmt::print(stderr, "build_ms: {:.3f}\n", t.build_ms);
+    fmt::print(stderr, "compile_ms: 0\n");  // no compiler pipeline yet
+    fmt::print(stderr, "jit_ms: 0\n");      // the interpreter compiles nothing
+    fmt::print(stderr, "sim_s: {:.6f}\n", sim_s);
+    fmt::print(stderr, "steps: {}\n", info.steps);
+    fmt::print(stderr, "rows: {}\n", rec.rows_recorded());
+    fmt::print(stderr, "spikes: {}\n", rec.spikes());
+    // The interpreter launches every op of the scan body each step: a "kernel" is one op.
+    fmt::print(stderr, "kernels: {}\n", per_step * info.steps + top_level_ops(g, info.scan));
+    fmt::print(stderr, "kernels_per_step: {}\n", per_step);
+    fmt::print(stderr, "peak_rss_mb: {:.1f}\n", peak_rss_mb());
+  }
+}
+
+}  // namespace
+
+Command add_run_command(CLI::App& app) {
+  auto a = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand("run", "Simulate a built-in model or a graph file");
+  add_target_options(*cmd, a->target);
+  cmd->add_option("--set", a->sets, "Bind input NAME to VALUE, broadcast to its shape (repeatable)")
+      ->type_name("NAME=VALUE")
+      ->allow_extra_args(false);
+  cmd->add_option("--input", a->inputs, "Bind input NAME to the array in FILE.npy (repeatable)")
+      ->type_name("NAME=FILE.npy")
+      ->allow_extra_args(false);
+  cmd->add_option("--out", a->out, "Write the recorded rows to FILE.npy (and the columns and times to FILE.json)")
+      ->type_name("FILE.npy");
+  cmd->add_option("--spikes", a->spikes, "Write the spikes to FILE.csv (neuron,t), in time order")
+      ->type_name("FILE.csv");
+  cmd->add_option("--backend", a->backend, "Execution backend (available: interp)");
+  cmd->add_flag("--stats", a->stats, "Print timings, counts and peak memory to stderr");
+  return {cmd, [a] { run(*a); }};
+}
+
+}  // namespace sf::cli
