@@ -57,9 +57,10 @@ ScanInfo scan_info(const Node& n) {
   s.xs = n.attrs.i("xs");
   s.length = n.attrs.i("length");
   s.every = n.attrs.i("every");
-  s.captures = static_cast<int64_t>(n.operands.size()) - s.carry - s.xs;
-  if (s.carry < 0 || s.xs < 0 || s.captures < 0)
+  int64_t operands = static_cast<int64_t>(n.operands.size());
+  if (s.carry < 0 || s.xs < 0 || s.carry > operands || s.xs > operands - s.carry)
     fail("scan: carry={} xs={} does not fit its {} operands", s.carry, s.xs, n.operands.size());
+  s.captures = operands - s.carry - s.xs;
   if (s.length < 0) fail("scan: negative length {}", s.length);
   if (s.every < 1) fail("scan: every={} must be >= 1", s.every);
   for (auto& r : n.attrs.strs("record")) {

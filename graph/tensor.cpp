@@ -43,7 +43,8 @@ Tensor Tensor::reshaped(Shape shape) const {
 }
 
 bool Tensor::bit_equal(const Tensor& o) const {
-  return dtype_ == o.dtype_ && shape_ == o.shape_ && std::memcmp(raw(), o.raw(), static_cast<size_t>(bytes())) == 0;
+  return dtype_ == o.dtype_ && shape_ == o.shape_ &&
+         (bytes() == 0 || std::memcmp(raw(), o.raw(), static_cast<size_t>(bytes())) == 0);
 }
 
 bool Tensor::all_equal_to_first() const {

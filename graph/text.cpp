@@ -32,7 +32,6 @@ namespace {
 // Limits that keep hostile input from exhausting the stack or memory, or overflowing int64
 // arithmetic in shape computations.
 constexpr int kMaxNesting = 64;                        // scan bodies in bodies, tuples in tuples
-constexpr int64_t kMaxElements = int64_t{1} << 48;     // per dimension and per type
 constexpr int64_t kMaxAttrInt = int64_t{1} << 53;      // |integer attribute of a node|
 constexpr int64_t kMaxTensorBytes = int64_t{1} << 31;  // one tensor literal
 constexpr int64_t kMaxValueId = std::numeric_limits<int32_t>::max();

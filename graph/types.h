@@ -10,6 +10,8 @@ namespace sf {
 enum class DType : uint8_t { f32, f64, i32, i64, b8, tuple };
 
 inline constexpr int kMaxRank = 6;
+// No tensor may have more elements than this (keeps every size computation far from overflow).
+inline constexpr int64_t kMaxElements = int64_t{1} << 48;
 
 using Shape = std::vector<int64_t>;
 

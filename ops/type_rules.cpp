@@ -45,8 +45,12 @@ const char* dtype_set_name(DTypeSet s) {
 
 void check_shape_attr(const char* op, const Shape& s) {
   if (s.size() > kMaxRank) fail("{}: rank {} exceeds the maximum rank {}", op, s.size(), kMaxRank);
-  for (int64_t d : s)
+  int64_t n = 1;
+  for (int64_t d : s) {
     if (d < 0) fail("{}: negative dimension in shape {}", op, shape_str(s));
+    if (d > 0 && n > kMaxElements / d) fail("{}: shape {} has more than 2^48 elements", op, shape_str(s));
+    n *= d;
+  }
 }
 
 // Shape of an elementwise op: operands share one shape, except rank-0 operands, which broadcast.
@@ -119,6 +123,29 @@ Type infer_scan(const Node& n, const std::vector<Type>& ops) {
   return Type::tuple(std::move(out));
 }
 
+// A kernel's body params stand for its operands, in order and with the same types; its results
+// are the kernel's outputs: one tensor, or a tuple of several.
+Type infer_kernel(const Node& n, const std::vector<Type>& ops) {
+  if (!n.body) fail("kernel: has no body");
+  const Graph& body = *n.body;
+  std::vector<NodeId> params = body.params();
+  if (params.size() != ops.size())
+    fail("kernel: body has {} params for {} operands", params.size(), ops.size());
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (params[i] < 0) fail("kernel: body is missing param {}", i);
+    if (body.type(params[i]) != ops[i])
+      fail("kernel: body param {} is {} but operand {} is {}", i, type_str(body.type(params[i])), i, type_str(ops[i]));
+  }
+  if (body.results.empty()) fail("kernel: body returns nothing");
+  std::vector<Type> out;
+  for (NodeId r : body.results) {
+    if (r < 0 || static_cast<size_t>(r) >= body.nodes.size()) fail("kernel: body result %{} does not exist", r);
+    if (body.type(r).is_tuple()) fail("kernel: body result %{} is a tuple", r);
+    out.push_back(body.type(r));
+  }
+  return out.size() == 1 ? out[0] : Type::tuple(std::move(out));
+}
+
 }  // namespace
 
 Shape broadcast_shapes(const char* op, const Shape& a, const Shape& b) {
@@ -142,7 +169,7 @@ Type infer_type(const Node& n, const std::vector<Type>& ops) {
   if (n.op != Op::Get)
     for (auto& t : ops)
       if (t.is_tuple()) fail("{}: operand is a tuple {}; take an element with get", name, type_str(t));
-  if (n.op != Op::Scan && n.body) fail("{}: only scan has a body", name);
+  if (n.op != Op::Scan && n.op != Op::Kernel && n.body) fail("{}: only scan and kernel have a body", name);
 
   switch (info.cls) {
     case OpClass::Unary:
@@ -228,7 +255,7 @@ Type infer_type(const Node& n, const std::vector<Type>& ops) {
         if (sd[i] < 1) fail("slice: stride {} must be >= 1", sd[i]);
         if (st[i] < 0 || st[i] > li[i] || li[i] > ops[0].shape[i])
           fail("slice: range [{}, {}) out of bounds for dimension {} of {}", st[i], li[i], i, shape_str(ops[0].shape));
-        s[i] = (li[i] - st[i] + sd[i] - 1) / sd[i];
+        s[i] = li[i] == st[i] ? 0 : 1 + (li[i] - st[i] - 1) / sd[i];  // ceil without overflow
       }
       return Type::tensor(ops[0].dtype, s);
     }
@@ -242,7 +269,9 @@ Type infer_type(const Node& n, const std::vector<Type>& ops) {
         for (int i = 0; i < ops[0].rank(); ++i)
           if (i != ax && ops[k].shape[static_cast<size_t>(i)] != s[static_cast<size_t>(i)])
             fail("concat: shape mismatch {} vs {} outside axis {}", shape_str(ops[0].shape), shape_str(ops[k].shape), ax);
-        s[static_cast<size_t>(ax)] += ops[k].shape[static_cast<size_t>(ax)];
+        int64_t& d = s[static_cast<size_t>(ax)];
+        if (d > kMaxElements - ops[k].shape[static_cast<size_t>(ax)]) fail("concat: result dimension too large");
+        d += ops[k].shape[static_cast<size_t>(ax)];
       }
       return Type::tensor(ops[0].dtype, s);
     }
@@ -286,6 +315,7 @@ Type infer_type(const Node& n, const std::vector<Type>& ops) {
       return Type::tensor(src.dtype, s);
     }
     case Op::Scan: return infer_scan(n, ops);
+    case Op::Kernel: return infer_kernel(n, ops);
     case Op::Get: {
       if (!ops[0].is_tuple()) fail("get: operand must be a tuple, got {}", type_str(ops[0]));
       int64_t i = n.attrs.i("index");
