@@ -703,43 +703,6 @@ static constexpr bool kOptimized = false;
 static constexpr bool kOptimized = true;
 #endif
 
-// A body of `n_ops` elementwise nodes over vectors of `width`: multiply-adds, and with
-// `transcendental` a tanh in every tenth node (bounded, so the values stay finite).
-static Graph wide_body_scan(int64_t length, int64_t n_ops, int64_t width, bool transcendental) {
-  Builder b;
-  Value v0 = b.fill(0.5, f64, {width});
-  auto r = b.scan(length, {v0}, {}, [&](Builder& body, auto& c, auto&) {
-    Value x = c[0];
-    for (int64_t i = 0; i < n_ops / 2; ++i) {
-      Value k = body.scalar(1.0 - 1e-6 * double(i));
-      x = (transcendental && i % 5 == 0 ? tanh(x * k) : x * k) + body.scalar(1e-7 * double(i));
-    }
-    return ScanStep{{x * 0.5}, {}};
-  });
-  return b.build({r.carry[0]});
-}
-
-static double cpu_seconds() {
-  timespec ts{};
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-  return double(ts.tv_sec) + 1e-9 * double(ts.tv_nsec);
-}
-
-TEST_CASE("interp: scan speed on a 500-node body") {
-  for (bool transcendental : {false, true}) {
-    int64_t steps = kOptimized ? 3000 : 30;
-    Graph g = wide_body_scan(steps, 500, 120, transcendental);
-    double t0 = cpu_seconds();  // CPU time, not wall time: the machine may be busy with other work
-    Tensor r = interpret(g)[0];
-    double dt = cpu_seconds() - t0;
-    double rate = double(steps) / dt;
-    MESSAGE(fmt::format("500 elementwise nodes over f64[120]{}: {:.0f} steps/s", 
-                        transcendental ? " (50 of them tanh)" : "", rate));
-    CHECK(std::isfinite(r.get(0)));
-    if (kOptimized) CHECK(rate > 2000);  // the target is ~1e4; this only catches gross regressions
-  }
-}
-
 // Resident set size in bytes (Linux).
 static int64_t rss_bytes() {
   std::FILE* f = std::fopen("/proc/self/statm", "r");
