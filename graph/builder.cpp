@@ -129,6 +129,15 @@ Graph Builder::build(const std::vector<Value>& results) {
   return g;
 }
 
+Graph Builder::take(const std::vector<Value>& results) const {
+  Graph g = g_;
+  for (Value v : results) {
+    if (v.builder() != this) internal_error("Builder::take: a result belongs to another graph");
+    g.results.push_back(v.id());
+  }
+  return g;
+}
+
 // ---- free functions --------------------------------------------------------------------------
 
 namespace {

@@ -75,6 +75,9 @@ class Builder {
 
   // The finished graph with these results, verified. Only for the top-level builder.
   Graph build(const std::vector<Value>& results);
+  // The graph as built so far with these results, unverified (compiler passes rebuild top-level
+  // graphs and bodies alike this way, and verify once the pass is done).
+  Graph take(const std::vector<Value>& results) const;
 
   const Graph& graph() const { return g_; }
   Builder* parent() const { return parent_; }

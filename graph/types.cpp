@@ -1,5 +1,7 @@
 #include "graph/types.h"
 
+#include <fmt/ranges.h>
+
 #include "graph/error.h"
 
 namespace sf {
@@ -44,17 +46,13 @@ int64_t num_elements(const Shape& s) {
   return n;
 }
 
-std::string shape_str(const Shape& s) {
-  std::string r = "[";
-  for (size_t i = 0; i < s.size(); ++i) r += (i ? "," : "") + std::to_string(s[i]);
-  return r + "]";
-}
+std::string shape_str(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ",")); }
 
 std::string type_str(const Type& t) {
-  if (!t.is_tuple()) return dtype_name(t.dtype) + shape_str(t.shape);
-  std::string r = "(";
-  for (size_t i = 0; i < t.elems.size(); ++i) r += (i ? ", " : "") + type_str(t.elems[i]);
-  return r + ")";
+  if (!t.is_tuple()) return fmt::format("{}{}", dtype_name(t.dtype), shape_str(t.shape));
+  std::vector<std::string> parts;
+  for (const Type& e : t.elems) parts.push_back(type_str(e));
+  return fmt::format("({})", fmt::join(parts, ", "));
 }
 
 }  // namespace sf

@@ -3,6 +3,7 @@
 #include <set>
 
 #include "graph/error.h"
+#include "graph/kernel.h"
 #include "ops/type_rules.h"
 
 namespace sf {
@@ -40,6 +41,15 @@ void verify_graph(const Graph& g, const std::string& where, bool top) {
         for (RecordMode m : s.record)
           if (m != RecordMode::Stack) bad("a nested scan may only stack its outputs (sink and events are top-level)");
       verify_graph(*n.body, where + "/" + fmt::format("%{}.body", id), false);
+    }
+    if (n.op == Op::Kernel) {
+      std::string inner = where + "/" + fmt::format("%{}.body", id);
+      verify_graph(*n.body, inner, false);
+      try {
+        check_kernel_body(*n.body);
+      } catch (const Error& e) {
+        fail("{}: {}", inner, e.what());
+      }
     }
   }
   for (NodeId r : g.results)

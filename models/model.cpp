@@ -62,9 +62,6 @@ void SimInfo::store(Graph& g) const {
   g.attrs.set("sim.every", every);
   g.attrs.set("sim.columns", columns);
   g.attrs.set("sim.groups", group_strs);
-  g.attrs.set("sim.scan", static_cast<int64_t>(scan));
-  g.attrs.set("sim.y_rows", y_rows);
-  g.attrs.set("sim.y_spikes", y_spikes);
   g.attrs.set("sim.result_initial", result_initial);
   g.attrs.set("sim.result_rows", result_rows);
   g.attrs.set("sim.final_state", final_strs);
@@ -78,9 +75,6 @@ SimInfo SimInfo::load(const Graph& g) {
   s.steps = need<int64_t>(a, "sim.steps");
   s.every = need<int64_t>(a, "sim.every");
   s.columns = need<std::vector<std::string>>(a, "sim.columns");
-  s.scan = static_cast<NodeId>(need<int64_t>(a, "sim.scan"));
-  s.y_rows = need<int64_t>(a, "sim.y_rows");
-  s.y_spikes = need<int64_t>(a, "sim.y_spikes");
   s.result_initial = need<int64_t>(a, "sim.result_initial");
   s.result_rows = need<int64_t>(a, "sim.result_rows");
   for (auto& str : need<std::vector<std::string>>(a, "sim.groups")) {
@@ -97,9 +91,19 @@ SimInfo SimInfo::load(const Graph& g) {
   // The indices must point at what they claim to.
   if (!(s.dt > 0)) fail("not a simulation graph: sim.dt = {} must be positive", s.dt);
   if (s.steps < 0 || s.every < 1 || s.k0 < 0) fail("not a simulation graph: bad sim.steps/sim.every/sim.k0");
-  if (s.scan < 0 || static_cast<size_t>(s.scan) >= g.nodes.size() || g.node(s.scan).op != Op::Scan)
-    fail("not a simulation graph: sim.scan = {} is not a scan node", s.scan);
+  // The scan and its outputs are found through the rows result (a `get` of the scan), not stored
+  // as node ids: compiler passes renumber nodes but keep the results.
+  if (s.result_rows < 0 || s.result_rows >= static_cast<int64_t>(g.results.size()))
+    fail("not a simulation graph: sim.result_rows = {} is not a result of the graph", s.result_rows);
+  const Node& rows = g.node(g.results[static_cast<size_t>(s.result_rows)]);
+  if (rows.op != Op::Get || g.node(rows.operands[0]).op != Op::Scan)
+    fail("not a simulation graph: result sim.result_rows = {} is not an output of a scan", s.result_rows);
+  s.scan = rows.operands[0];
   ScanInfo info = scan_info(g.node(s.scan));
+  s.y_rows = rows.attrs.i("index") - info.carry;
+  s.y_spikes = -1;
+  for (int64_t y = 0; y < info.ys(); ++y)
+    if (info.record[static_cast<size_t>(y)] == RecordMode::Events && s.y_spikes < 0) s.y_spikes = y;
   if (info.length != s.steps || info.every != s.every)
     fail("not a simulation graph: the scan's length/every ({}/{}) disagree with sim.steps/sim.every ({}/{})",
          info.length, info.every, s.steps, s.every);

@@ -35,9 +35,10 @@ struct SimInfo {
   int64_t every = 1;
   std::vector<std::string> columns;                                    // "V[0]", "m_Na[3]", ...
   std::vector<std::pair<std::string, std::pair<int64_t, int64_t>>> groups;  // "PN" -> [0, 90)
+  // Derived by load() from the rows result (never stored: passes renumber nodes).
   NodeId scan = -1;               // the top-level scan node
   int64_t y_rows = 0;             // its per-step output holding a recorded row [columns]
-  int64_t y_spikes = -1;          // its bool per-step output of spikes [neurons] (events), -1 if none
+  int64_t y_spikes = -1;          // its first `events` output (spikes [neurons]), -1 if none
   int64_t result_initial = 0;     // graph result: the recorded row at t_0 [columns]
   int64_t result_rows = 1;        // graph result: stacked rows [steps/every, columns] or row count
   std::vector<std::pair<std::string, int64_t>> final_state;  // variable -> graph result of its final value

@@ -150,7 +150,7 @@ TEST_CASE("bad input: random mutations of a valid file") {
         case 2: text.resize(at); break;
         default: text[at] = static_cast<char>(rng()); break;
       }
-      if (text.empty()) text = "g";
+      if (text.empty()) text.assign(1, 'g');
     }
     try {
       Graph g = parse_graph(text, "fuzz.sfg");

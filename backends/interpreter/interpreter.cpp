@@ -8,6 +8,8 @@
 //                into the loop-invariant ones (run once per scan) and the ones that vary per step.
 //   ScanRunner - one scan node: its body Frame, the carry buffers, the current xs rows, and the
 //                recording of per-step outputs (stacked rows, sink chunks, events).
+//   KernelRunner - one kernel node (a fused region): its body Frame with the params bound to the
+//                kernel's operands; the kernel's outputs are the body's result values.
 #include "backends/interpreter/interpreter.h"
 
 #include <algorithm>
@@ -23,6 +25,7 @@ using interp::copy_bytes;
 using interp::Step;
 
 class ScanRunner;
+class KernelRunner;
 
 class Frame {
  public:
@@ -42,7 +45,8 @@ class Frame {
  private:
   struct Planned {
     Step step;
-    ScanRunner* scan = nullptr;  // a scan node runs its runner instead of a kernel
+    ScanRunner* scan = nullptr;      // a scan node runs its runner instead of a kernel
+    KernelRunner* fused = nullptr;   // so does a kernel node
   };
   std::vector<bool> live_nodes() const;
   void plan(NodeId id, const std::vector<const Tensor*>& bound, const RunOptions& options, bool top);
@@ -54,7 +58,23 @@ class Frame {
   std::vector<Tensor*> owned_;         // the same, for values this frame (or its scans) owns
   std::vector<bool> varies_;           // depends on a carry or an xs row
   std::vector<std::unique_ptr<ScanRunner>> scans_;
+  std::vector<std::unique_ptr<KernelRunner>> kernels_;
   std::vector<Planned> invariant_, varying_;
+};
+
+class KernelRunner {
+ public:
+  // `operands` are the kernel's operand values (stable for the runner's life).
+  KernelRunner(const Graph& g, NodeId id, const std::vector<const Tensor*>& operands, const RunOptions& options);
+  void run();
+  const Tensor* output(int64_t i) const { return outputs_.at(static_cast<size_t>(i)); }
+
+ private:
+  const Graph& g_;
+  NodeId id_;
+  std::unique_ptr<Frame> body_;
+  std::vector<const Tensor*> outputs_;  // the body's results, in the body frame's buffers
+  bool primed_ = false;                 // the body's sources are computed (once)
 };
 
 class ScanRunner {
@@ -127,7 +147,7 @@ void Frame::plan(NodeId id, const std::vector<const Tensor*>& bound, const RunOp
       if (!value_[i]) internal_error("{} is not bound", node_label(g_, id));
       return;
     case Op::Const: value_[i] = &n.attrs.tensor("value"); return;
-    case Op::Get: return;  // already pointed at its scan's output when the scan was planned
+    case Op::Get: return;  // already pointed at its scan's (or kernel's) output when that was planned
     default: break;
   }
   Planned p;
@@ -143,6 +163,17 @@ void Frame::plan(NodeId id, const std::vector<const Tensor*>& bound, const RunOp
       if (g_.nodes[u].op == Op::Get && g_.nodes[u].operands[0] == id) {
         owned_[u] = p.scan->output(g_.nodes[u].attrs.i("index"));
         value_[u] = owned_[u];
+        varies_[u] = varies_[i];
+      }
+  } else if (n.op == Op::Kernel) {
+    kernels_.push_back(std::make_unique<KernelRunner>(g_, id, p.step.in, options));
+    p.fused = kernels_.back().get();
+    // A kernel's values live in its body frame: one output is the node's value, several are
+    // taken apart by `get` users (which follow the kernel in node order).
+    if (!n.type.is_tuple()) value_[i] = p.fused->output(0);
+    for (size_t u = i + 1; u < g_.nodes.size() && n.type.is_tuple(); ++u)
+      if (g_.nodes[u].op == Op::Get && g_.nodes[u].operands[0] == id) {
+        value_[u] = p.fused->output(g_.nodes[u].attrs.i("index"));
         varies_[u] = varies_[i];
       }
   } else {
@@ -163,8 +194,39 @@ void Frame::run(std::vector<Planned>& steps) {
   for (Planned& p : steps) {
     if (p.scan)
       p.scan->run();
+    else if (p.fused)
+      p.fused->run();
     else
       p.step.kernel(p.step);
+  }
+}
+
+// ---- KernelRunner ----------------------------------------------------------------------------
+
+KernelRunner::KernelRunner(const Graph& g, NodeId id, const std::vector<const Tensor*>& operands,
+                           const RunOptions& options)
+    : g_(g), id_(id) {
+  const Graph& body = *g.node(id).body;
+  // Every param is an operand and may change between runs (a kernel in a scan body runs every
+  // step); only the body's sources are computed once.
+  std::vector<const Tensor*> bound(body.nodes.size(), nullptr);
+  std::vector<bool> varies(body.nodes.size(), false);
+  std::vector<NodeId> params = body.params();
+  for (size_t p = 0; p < params.size(); ++p) {
+    bound[static_cast<size_t>(params[p])] = operands.at(p);
+    varies[static_cast<size_t>(params[p])] = true;
+  }
+  body_ = std::make_unique<Frame>(body, bound, varies, options, false);
+  for (NodeId r : body.results) outputs_.push_back(&body_->value(r));
+}
+
+void KernelRunner::run() {
+  try {
+    if (!primed_) body_->run_invariant();
+    primed_ = true;
+    body_->run_varying();
+  } catch (const Error& e) {
+    throw Error(fmt::format("{}: {}", node_label(g_, id_), e.what()));
   }
 }
 

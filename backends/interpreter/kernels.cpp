@@ -298,7 +298,8 @@ Kernel select_kernel(const Graph& g, NodeId id) {
     case Op::Param:
     case Op::Const:
     case Op::Get:
-    case Op::Scan: return nullptr;
+    case Op::Scan:
+    case Op::Kernel: return nullptr;
     case Op::Fill: k = &fill; break;
     case Op::Iota: k = &iota; break;
     case Op::Reshape: k = &reshape; break;

@@ -21,7 +21,7 @@ struct Step {
 };
 
 // The kernel computing node `id` of `g`; null for the nodes that only name a value (input, param,
-// const, get) and for scan, which the evaluator runs itself.
+// const, get) and for scan and kernel, which the evaluator runs itself.
 Kernel select_kernel(const Graph& g, NodeId id);
 
 // The kernel of an elementwise op (unary, binary, compare, where, cast) for its dtypes.
