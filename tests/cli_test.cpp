@@ -339,7 +339,7 @@ TEST_CASE("cli: user errors exit 1 with one line on stderr") {
   user_error(d, "run exp-growth --record nope", "nope");
   user_error(d, "run exp-growth --set nope=1", "nope");
   user_error(d, "run exp-growth --set rate=1x", "1x");
-  user_error(d, "run exp-growth --backend cuda", "unknown backend 'cuda' (available: interp)");
+  user_error(d, "run exp-growth --backend cuda", "unknown backend 'cuda' (available: interp, ref)");
   user_error(d, "run g.sfg --seed 3", "--seed");
   user_error(d, "run g.sfg --every 2", "--every");
   user_error(d, "run exp-growth --out no/such/dir/x.npy", "no/such/dir");

@@ -25,6 +25,7 @@ Command add_run_command(CLI::App& app);
 Command add_export_command(CLI::App& app);
 Command add_check_command(CLI::App& app);
 Command add_dot_command(CLI::App& app);
+Command add_compile_command(CLI::App& app);
 
 // MODEL or FILE.sfg, and the options that shape a model's graph (run, export, dot share them).
 struct TargetOptions {

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "compiler/pipeline.h"
 #include "graph/dot.h"
 #include "graph/text.h"
 #include "tools/cli.h"
@@ -14,6 +15,7 @@ namespace {
 struct GraphArgs {
   TargetOptions target;
   std::string out = "-";
+  std::string stage;  // dot: draw the graph after this compiler pass
 };
 
 int64_t count_nodes(const Graph& g) {
@@ -56,7 +58,13 @@ Command add_dot_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("dot", "Write a graph file's or a model's graph in Graphviz DOT");
   add_target_options(*cmd, a->target);
   cmd->add_option("-o,--output", a->out, "Output file (default: stdout)")->type_name("FILE.dot");
-  return {cmd, [a] { write_text(a->out, to_dot(load_target(a->target, /*stream=*/true).graph)); }};
+  cmd->add_option("--stage", a->stage, "Draw the graph after this compiler pass (input, cse, ..., fuse)")
+      ->type_name("NAME");
+  return {cmd, [a] {
+            Graph g = load_target(a->target, /*stream=*/true).graph;
+            if (!a->stage.empty()) g = graph_at_stage(g, a->stage);
+            write_text(a->out, to_dot(g));
+          }};
 }
 
 }  // namespace sf::cli

@@ -36,7 +36,8 @@ int run(int argc, char** argv) {
   app.set_help_all_flag("--help-all", "Print help for every subcommand");
   std::vector<sf::cli::Command> commands = {
       sf::cli::add_models_command(app), sf::cli::add_run_command(app), sf::cli::add_export_command(app),
-      sf::cli::add_check_command(app), sf::cli::add_dot_command(app)};
+      sf::cli::add_check_command(app), sf::cli::add_dot_command(app),
+      sf::cli::add_compile_command(app)};
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -126,10 +126,16 @@ Frame::Frame(const Graph& g, const std::vector<const Tensor*>& bound, const std:
 
 Frame::~Frame() = default;
 
-// The nodes the results depend on; the others are never evaluated.
+// The nodes the results depend on, and the scans that stream to the run's sink (a side effect:
+// they run whether or not a result reads them, as compiler DCE keeps them); the others are never
+// evaluated.
 std::vector<bool> Frame::live_nodes() const {
   std::vector<bool> live(g_.nodes.size(), false);
   for (NodeId r : g_.results) live[static_cast<size_t>(r)] = true;
+  for (size_t i = 0; i < g_.nodes.size(); ++i)
+    if (g_.nodes[i].op == Op::Scan)
+      for (const std::string& m : g_.nodes[i].attrs.strs("record"))
+        if (m != "stack") live[i] = true;
   for (size_t i = g_.nodes.size(); i-- > 0;)  // operands precede users: one backward sweep
     if (live[i])
       for (NodeId o : g_.nodes[i].operands) live[static_cast<size_t>(o)] = true;
