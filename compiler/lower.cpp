@@ -17,6 +17,7 @@
 #include <map>
 #include <set>
 #include <tuple>
+#include <unordered_map>
 
 #include "compiler/memory_plan.h"
 #include "graph/error.h"
@@ -186,10 +187,31 @@ class Emitter {
   int clamp(int a, int64_t lo, int64_t hi);
 
   using Key = std::tuple<InstKind, DType, Op, int, int, int, int, int64_t, uint64_t, std::string>;
+  struct KeyHash {
+    size_t operator()(const Key& k) const {
+      size_t h = std::hash<std::string>()(std::get<9>(k));
+      auto mix = [&](uint64_t v) { h ^= std::hash<uint64_t>()(v) + 0x9e3779b97f4a7c15ull + (h << 6) + (h >> 2); };
+      mix(static_cast<uint64_t>(std::get<0>(k)) | static_cast<uint64_t>(std::get<1>(k)) << 8 |
+          static_cast<uint64_t>(std::get<2>(k)) << 16);
+      mix(static_cast<uint32_t>(std::get<3>(k)) | static_cast<uint64_t>(static_cast<uint32_t>(std::get<4>(k))) << 32);
+      mix(static_cast<uint32_t>(std::get<5>(k)) | static_cast<uint64_t>(static_cast<uint32_t>(std::get<6>(k))) << 32);
+      mix(static_cast<uint64_t>(std::get<7>(k)));
+      mix(std::get<8>(k));
+      return h;
+    }
+  };
+  using MemoKey = std::tuple<const Ctx*, NodeId, int>;
+  struct MemoHash {
+    size_t operator()(const MemoKey& k) const {
+      return std::hash<const void*>()(std::get<0>(k)) ^
+             std::hash<uint64_t>()(static_cast<uint64_t>(static_cast<uint32_t>(std::get<1>(k))) << 32 |
+                                   static_cast<uint32_t>(std::get<2>(k)));
+    }
+  };
   Lowerer& L_;
   std::vector<Inst>& out_;
-  std::map<Key, int> cse_;
-  std::map<std::tuple<const Ctx*, NodeId, int>, int> memo_;
+  std::unordered_map<Key, int, KeyHash> cse_;
+  std::unordered_map<MemoKey, int, MemoHash> memo_;
 };
 
 class Lowerer {
@@ -539,8 +561,7 @@ void Lowerer::emit_map(std::vector<Step>& steps, const std::string& name, int64_
   Emitter e(*this, k.body);
   int i = e.index();
   // Every value is loaded and computed before the first store, so an output may share storage
-  // with (or be) an input read at the same element.
-  // A rank-0 value is the same in every iteration: stored once (index -1).
+  // with (or be) an input read at the same element. A rank-0 value is stored once (index -1).
   std::vector<std::pair<int, int>> at;  // (index, value) per store
   for (const StoreSpec& s : stores) {
     bool scalar = s.ctx->g->type(s.node).rank() == 0;

@@ -1,8 +1,9 @@
 // Lowering: a verified graph (fused into kernel nodes or not) -> a KernelProgram with its memory
 // plan. Any verified graph lowers:
-//   - a `kernel` node becomes one loop (two where its body needs a loop of another size, e.g. a
-//     result of another element count); its scatter_adds become an atomic-free segment sum that
-//     also computes the body's per-source outputs;
+//   - a `kernel` node becomes one loop: its scatter_adds an atomic-free segment sum that also
+//     stores the body's per-source outputs, its rank-0 results stored once per launch, a concat
+//     of its operands computed element by element; only a result of yet another element count
+//     (which graph/kernel.h does not allow fusion to make) gets a loop of its own;
 //   - outside kernels, every elementwise node and gather is a one-op kernel, a reduction a reduce
 //     kernel, scatter_add a segment sum, matmul a library call, concat copies;
 //   - broadcast, reshape, transpose, slice, fill, iota and scalar consts are index expressions in

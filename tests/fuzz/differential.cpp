@@ -169,7 +169,7 @@ std::string check_case(const FuzzCase& c, const std::function<void(KernelProgram
   const int64_t chunk_rows = c.seed % 3 == 0 ? 1 : c.seed % 3 == 1 ? 2 : 256;
   auto report = [&](const std::string& what, const std::string& stage) {
     std::string s = fmt::format("fuzz seed {}: {}\n", c.seed, what);
-    if (!stage.empty()) s += fmt::format("first differs: {}\n", stage);
+    if (!stage.empty()) s += stage + "\n";
     return s + "--- graph (.sfg) ---\n" + print_graph(g);
   };
   std::string where = "round trip";
@@ -182,7 +182,7 @@ std::string check_case(const FuzzCase& c, const std::function<void(KernelProgram
     try {
       cr = compile_graph(g, opts);
     } catch (const std::exception& e) {
-      return report(fmt::format("compile_graph failed: {}", e.what()), failing_stage(g, opts));
+      return report(fmt::format("compile_graph failed: {}", e.what()), "fails in: " + failing_stage(g, opts));
     }
     if (std::string m = round_trip(cr.graph, "compiled graph"); !m.empty()) return report(m, "");
     if (tamper) tamper(cr.program);
@@ -203,7 +203,7 @@ std::string check_case(const FuzzCase& c, const std::function<void(KernelProgram
         break;
       }
     }
-    return report(m, stage);
+    return report(m, "first differs: " + stage);
   } catch (const std::exception& e) {
     return report(fmt::format("exception in {}: {}", where, e.what()), "");
   }

@@ -6,7 +6,6 @@
 #include <limits>
 
 #include "graph/builder.h"
-#include "graph/error.h"
 #include "models/random.h"
 
 namespace sf::fuzz {

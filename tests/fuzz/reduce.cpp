@@ -10,12 +10,13 @@
 namespace sf::fuzz {
 namespace {
 
-// How a case fails: the report's stage line ("first differs: after pass 'dce' ..."), or its first
-// line without the seed when it has none. "" when it passes.
+// How a case fails: the report's stage line ("first differs: after pass 'dce' ...", "fails in:
+// pass 'fuse'"), or its first line without the seed when it has none. "" when it passes.
 std::string failure_kind(const std::string& report) {
   if (report.empty()) return "";
-  size_t at = report.find("first differs: ");
-  if (at != std::string::npos) return report.substr(at, report.find_first_of("(\n", at) - at);
+  size_t at = report.find("\nfirst differs: ");
+  if (at == std::string::npos) at = report.find("\nfails in: ");
+  if (at != std::string::npos) return report.substr(at, report.find_first_of("(:\n", report.find(": ", at) + 2) - at);
   size_t colon = report.find(": ");
   return report.substr(colon, report.find('\n') - colon);
 }
