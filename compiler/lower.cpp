@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <set>
+#include <span>
 #include <tuple>
 #include <unordered_map>
 
@@ -26,24 +27,6 @@
 
 namespace sf {
 namespace {
-
-std::vector<int64_t> row_strides(const Shape& s) {
-  std::vector<int64_t> st(s.size());
-  int64_t acc = 1;
-  for (size_t d = s.size(); d-- > 0;) {
-    st[d] = acc;
-    acc *= s[d];
-  }
-  return st;
-}
-
-int64_t product(const Shape& s, size_t from, size_t to) {
-  int64_t p = 1;
-  for (size_t d = from; d < to; ++d) p *= s[d];
-  return p;
-}
-
-size_t norm_axis(int64_t axis, size_t rank) { return static_cast<size_t>(axis < 0 ? axis + static_cast<int64_t>(rank) : axis); }
 
 // An index map: element i of a view reads element offset + sum_k ((i / div) % mod) * mul of its
 // source (mod 0: no remainder needed).
@@ -57,10 +40,10 @@ struct View {
 
 // The view of `out` (row-major) whose dimension k steps `stride[k]` source elements. Dimensions of
 // size 1 or stride 0 drop out; contiguous neighbours merge, so an identity view is one dim.
-View strided_view(const Shape& out, const std::vector<int64_t>& stride, int64_t offset) {
+View strided_view(const Shape& out, std::span<const int64_t> stride, int64_t offset) {
   View v;
   v.offset = offset;
-  std::vector<int64_t> os = row_strides(out);
+  Strides os = row_strides(out);
   for (size_t k = 0; k < out.size(); ++k) {
     if (out[k] <= 1 || stride[k] == 0) continue;
     Dim d{os[k], out[k], stride[k]};
@@ -403,20 +386,23 @@ int Emitter::expand(Ctx& c, NodeId id, int idx) {
     case Op::Reshape: return value(c, n.operands[0], idx);
     case Op::Broadcast: {
       const Shape &in = source_shape(), &out = n.type.shape;
-      std::vector<int64_t> in_st = row_strides(in), stride(out.size(), 0);
+      Strides in_st = row_strides(in);
+      std::vector<int64_t> stride(out.size(), 0);
       size_t lead = out.size() - in.size();
       for (size_t d = 0; d < in.size(); ++d) stride[lead + d] = in[d] == 1 ? 0 : in_st[d];
       return value(c, n.operands[0], apply(idx, strided_view(out, stride, 0)));
     }
     case Op::Transpose: {
       auto& perm = n.attrs.ints("perm");
-      std::vector<int64_t> in_st = row_strides(source_shape()), stride(perm.size());
+      Strides in_st = row_strides(source_shape());
+      std::vector<int64_t> stride(perm.size());
       for (size_t d = 0; d < perm.size(); ++d) stride[d] = in_st[static_cast<size_t>(perm[d])];
       return value(c, n.operands[0], apply(idx, strided_view(n.type.shape, stride, 0)));
     }
     case Op::Slice: {
       auto &start = n.attrs.ints("start"), &step = n.attrs.ints("stride");
-      std::vector<int64_t> in_st = row_strides(source_shape()), stride(start.size());
+      Strides in_st = row_strides(source_shape());
+      std::vector<int64_t> stride(start.size());
       int64_t offset = 0;
       for (size_t d = 0; d < start.size(); ++d) {
         offset += start[d] * in_st[d];
@@ -436,7 +422,7 @@ int Emitter::expand(Ctx& c, NodeId id, int idx) {
 int Emitter::gather(Ctx& c, NodeId id, int idx) {
   const Node& n = c.node(id);
   const Type &x = c.g->type(n.operands[0]), &ind = c.g->type(n.operands[1]);
-  int64_t row = product(x.shape, 1, x.shape.size());
+  int64_t row = num_elements(x.shape, 1, x.shape.size());
   int r = idx, col = -1;
   if (idx >= 0 && row != 1) {
     r = idiv(idx, row);
@@ -465,7 +451,7 @@ int Emitter::concat(Ctx& c, NodeId id, int idx) {
   const Node& n = c.node(id);
   const Shape& os = n.type.shape;
   size_t ax = norm_axis(n.attrs.i("axis"), os.size());
-  int64_t inner = product(os, ax + 1, os.size()), len = os[ax];
+  int64_t inner = num_elements(os, ax + 1, os.size()), len = os[ax];
   if (idx < 0) idx = i64(0);
   int a = irem(idiv(idx, inner), len);       // the coordinate along the axis
   int q = idiv(idx, len * inner), r = irem(idx, inner);
@@ -579,7 +565,7 @@ void Lowerer::emit_segment_sum(std::vector<Step>& steps, const std::string& name
                                const std::vector<StoreSpec>& per_source, const std::vector<StoreSpec>& once) {
   const Node& s0 = c.node(scatters[0]);
   const Type& src = c.g->type(s0.operands[0]);
-  int64_t size = s0.attrs.i("size"), row = product(src.shape, 1, src.shape.size());
+  int64_t size = s0.attrs.i("size"), row = num_elements(src.shape, 1, src.shape.size());
   int index_buf = ensure_buffer(c, s0.operands[1]);
   auto [off, ord] = segments(index_buf, size, c.where + node_label(*c.g, scatters[0]));
   Kernel k;
@@ -618,7 +604,7 @@ void Lowerer::emit_reduce(std::vector<Step>& steps, Ctx& c, NodeId id, int out) 
   k.kind = KernelKind::Reduce;
   k.combine = n.op == Op::ReduceSum ? Op::Add : n.op == Op::ReduceMax ? Op::Max : Op::Min;
   k.len = s[ax];
-  k.stride = product(s, ax + 1, s.size());
+  k.stride = num_elements(s, ax + 1, s.size());
   k.n = n.type.elements();
   k.accs = 1;
   Emitter inner(*this, k.inner);
@@ -636,8 +622,8 @@ void Lowerer::emit_concat(std::vector<Step>& steps, Ctx& c, NodeId id, int out) 
   const Node& n = c.node(id);
   const Shape& os = n.type.shape;
   size_t ax = norm_axis(n.attrs.i("axis"), os.size());
-  std::vector<int64_t> ost = row_strides(os);
-  int64_t outer = product(os, 0, ax), inner = product(os, ax + 1, os.size()), at = 0;
+  Strides ost = row_strides(os);
+  int64_t outer = num_elements(os, 0, ax), inner = num_elements(os, ax + 1, os.size()), at = 0;
   for (size_t k = 0; k < n.operands.size(); ++k) {
     NodeId part = n.operands[k];
     const Shape& ps = c.g->type(part).shape;
@@ -726,7 +712,7 @@ void Lowerer::lower_kernel(Ctx& c, NodeId id) {
         // Each part is stored where it goes, in the loop of the part's size.
         const Shape& os = vn.type.shape;
         size_t ax = norm_axis(vn.attrs.i("axis"), os.size());
-        std::vector<int64_t> ost = row_strides(os);
+        Strides ost = row_strides(os);
         int64_t at = 0;
         for (NodeId part : vn.operands) {
           const Shape& ps = body.type(part).shape;

@@ -46,6 +46,27 @@ int64_t num_elements(const Shape& s) {
   return n;
 }
 
+int64_t num_elements(const Shape& s, size_t from, size_t to) {
+  int64_t n = 1;
+  for (size_t d = from; d < to; ++d) n *= s[d];
+  return n;
+}
+
+size_t norm_axis(int64_t axis, size_t rank) {
+  return static_cast<size_t>(axis < 0 ? axis + static_cast<int64_t>(rank) : axis);
+}
+
+Strides row_strides(const Shape& s) {
+  if (s.size() > static_cast<size_t>(kMaxRank)) internal_error("rank {} exceeds the maximum rank {}", s.size(), kMaxRank);
+  Strides st{};
+  int64_t acc = 1;
+  for (size_t d = s.size(); d-- > 0;) {
+    st[d] = acc;
+    acc *= s[d];
+  }
+  return st;
+}
+
 std::string shape_str(const Shape& s) { return fmt::format("[{}]", fmt::join(s, ",")); }
 
 std::string type_str(const Type& t) {

@@ -1,5 +1,6 @@
 // Element types, shapes and value types of the graph IR.
 #pragma once
+#include <array>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -22,6 +23,14 @@ inline bool is_float(DType t) { return t == DType::f32 || t == DType::f64; }
 inline bool is_int(DType t) { return t == DType::i32 || t == DType::i64; }
 
 int64_t num_elements(const Shape& s);
+// Elements in dimensions [from, to) of s: 1 for an empty range.
+int64_t num_elements(const Shape& s, size_t from, size_t to);
+// An axis attribute as a dimension index: a negative axis counts from the back.
+size_t norm_axis(int64_t axis, size_t rank);
+// Row-major strides in elements (the last dimension's is 1). A fixed array, so kernels in a scan
+// body do not allocate at every step; entries past the rank are 0.
+using Strides = std::array<int64_t, kMaxRank>;
+Strides row_strides(const Shape& s);
 std::string shape_str(const Shape& s);  // "[3,4]", "[]" for scalars
 
 // The type of a node's result: a tensor (dtype + static shape) or, for scan, a tuple of tensors

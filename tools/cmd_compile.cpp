@@ -6,7 +6,11 @@
 
 #include "compiler/pipeline.h"
 #include "compiler/stats.h"
+#include "graph/error.h"
 #include "tools/cli.h"
+#ifdef SF_HAVE_CUDA
+#include "tools/compile_cuda.h"
+#endif
 
 namespace sf::cli {
 
@@ -16,7 +20,28 @@ struct CompileArgs {
   TargetOptions target;
   std::string dump_dir, out;
   bool stats = false, fast_math = false, no_singularities = false;
+  // --target cuda: the generated CUDA source and the AOT object.
+  std::string target_backend, emit_cuda, header, scan_strategy;
+  bool aot = false;
 };
+
+// The CUDA target's outputs (-o names the object with --aot).
+void compile_target(const CompileArgs& a, const KernelProgram& p) {
+  if (a.target_backend.empty()) {
+    if (!a.emit_cuda.empty() || a.aot) fail("--emit-cuda and --aot need --target cuda");
+    return;
+  }
+  if (a.target_backend != "cuda") fail("unknown --target '{}' (cuda)", a.target_backend);
+#ifdef SF_HAVE_CUDA
+  CudaCompileOptions o;
+  o.emit_cuda = a.emit_cuda, o.aot = a.aot, o.object = a.aot ? a.out : "", o.header = a.header;
+  o.strategy = a.scan_strategy;
+  compile_cuda_target(p, o);
+#else
+  (void)p;
+  fail("--target cuda: this build has no CUDA backend (the CUDA toolkit was not found at configure time)");
+#endif
+}
 
 void compile(const CompileArgs& a) {
   Target t = load_target(a.target, /*stream=*/true);  // the graph `scanflow run` would run
@@ -24,7 +49,8 @@ void compile(const CompileArgs& a) {
   options.fast_math = a.fast_math;
   options.rewrite_singularities = !a.no_singularities;
   CompileResult r = compile_graph(t.graph, options, a.dump_dir);
-  if (!a.out.empty()) write_text(a.out, print_program(r.program));
+  compile_target(a, r.program);
+  if (!a.out.empty() && !a.aot) write_text(a.out, print_program(r.program));
   ProgramStats ps = program_stats(r.program);
   if (!a.stats) {
     if (a.out != "-")
@@ -57,6 +83,15 @@ Command add_compile_command(CLI::App& app) {
   cmd->add_option("-o,--output", a->out, "Write the kernel program's text here (- for stdout)")->type_name("FILE");
   cmd->add_flag("--stats", a->stats, "Print compile time, per-pass changes and times, kernel counts and peak memory");
   cmd->add_flag("--fast-math", a->fast_math, "Allow value-changing algebraic rewrites");
+  cmd->add_option("--target", a->target_backend, "Also generate code for a backend: cuda")->type_name("cuda");
+  cmd->add_option("--emit-cuda", a->emit_cuda, "--target cuda: write the generated CUDA C++ source here")
+      ->type_name("FILE.cu");
+  cmd->add_flag("--aot", a->aot,
+                "--target cuda: write an object (-o NAME.o) holding the PTX and a C loader, declared in --header");
+  cmd->add_option("--header", a->header, "--aot: the C header to write (default NAME.h beside the object)")
+      ->type_name("NAME.h");
+  cmd->add_option("--scan-strategy", a->scan_strategy,
+                  "--target cuda: elementwise, persistent, graph or launch (default: chosen per scan)");
   cmd->add_flag("--no-singularities", a->no_singularities,
                 "Keep rates like x/(1-exp(-x)) as written (no expm1 rewrite of their 0/0 points)");
   return {cmd, [a] { compile(*a); }};

@@ -150,10 +150,11 @@ void run(const RunArgs& a) {
   else print_summary(t, info, results, rec);
 
   if (a.stats) {
-    int64_t per_step = ops_per_step(g, info.scan), kernels = per_step * info.steps + top_level_ops(g, info.scan);
+    int64_t per_step = ops_per_step(g, info.scan), launches = per_step * info.steps + top_level_ops(g, info.scan);
+    int64_t kernels = program_ops(g, info.scan);
     if (compiled) {
       ProgramStats ps = program_stats(compiled->program);
-      per_step = ps.kernels_per_step, kernels = ps.launches;
+      per_step = ps.kernels_per_step, launches = ps.launches, kernels = ps.kernels;
     }
     fmt::print(stderr, "build_ms: {:.3f}\n", t.build_ms);
     fmt::print(stderr, "compile_ms: {:.3f}\n", compiled ? compiled->compile_ms : 0.0);
@@ -167,10 +168,17 @@ void run(const RunArgs& a) {
     fmt::print(stderr, "steps: {}\n", info.steps);
     fmt::print(stderr, "rows: {}\n", rec.rows_recorded());
     fmt::print(stderr, "spikes: {}\n", rec.spikes());
-    // The interpreter launches every op of the scan body each step: a "kernel" is one op. The
-    // reference executor launches the program's kernels.
-    fmt::print(stderr, "kernels: {}\n", kernels);
-    fmt::print(stderr, "kernels_per_step: {}\n", per_step);
+    // For the interpreter a "kernel" is one op, and it launches every op of the scan body each
+    // step; compiled backends launch the program's kernels. kernels counts them in the program,
+    // launches over the whole run. A backend that reports a figure itself (it launches what it
+    // generated) has the last word.
+    auto count = [&](const char* key, int64_t value) {
+      if (std::none_of(extra.begin(), extra.end(), [&](const auto& kv) { return kv.first == key; }))
+        fmt::print(stderr, "{}: {}\n", key, value);
+    };
+    count("kernels", kernels);
+    count("kernels_per_step", per_step);
+    count("launches", launches);
     fmt::print(stderr, "peak_rss_mb: {:.1f}\n", peak_rss_mb());
   }
 }
@@ -193,9 +201,21 @@ Command add_run_command(CLI::App& app) {
       ->type_name("FILE.csv");
   std::string names = "interp";
   for (const std::string& n : backend_names()) names += ", " + n;
+  // The CPU backend (generated machine code) is the default where this build has it.
+  std::vector<std::string> built = backend_names();
+  if (std::find(built.begin(), built.end(), "cpu") != built.end()) a->backend = "cpu";
   cmd->add_option("--backend", a->backend,
                   "Execution backend (" + names + "): interp is the interpreter, ref the compiled program on the "
-                  "reference executor");
+                  "reference executor, cpu generated machine code (default: " + a->backend + ")");
+  cmd->add_option("--threads", a->backend_options.threads, "cpu backend: worker threads (default: all cores)")
+      ->type_name("N")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--strict-fp", a->backend_options.strict_fp,
+                "cpu backend: keep subnormal numbers (by default worker threads flush them to zero, FTZ/DAZ, so "
+                "decaying conductances cannot slow a run down)");
+  cmd->add_option("--scan-strategy", a->backend_options.scan_strategy,
+                  "cuda backend: how scans run (elementwise, persistent, graph, launch; default: chosen per scan)")
+      ->type_name("S");
   cmd->add_flag("--stats", a->stats, "Print timings, counts and peak memory to stderr");
   return {cmd, [a] { run(*a); }};
 }

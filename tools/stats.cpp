@@ -37,4 +37,14 @@ int64_t top_level_ops(const Graph& g, NodeId scan) {
   return n;
 }
 
+int64_t program_ops(const Graph& g, NodeId scan) {
+  int64_t n = 0;
+  for (size_t i = 0; i < g.nodes.size(); ++i) {
+    const Node& node = g.nodes[i];
+    if (node.op != Op::Input && node.op != Op::Param && static_cast<NodeId>(i) != scan) ++n;
+    if (node.body) n += program_ops(*node.body, -1);
+  }
+  return n;
+}
+
 }  // namespace sf::cli

@@ -16,4 +16,8 @@ int64_t ops_per_step(const Graph& g, NodeId scan);
 // Ops evaluated at top level, outside the scan (inputs are bindings, not work).
 int64_t top_level_ops(const Graph& g, NodeId scan);
 
+// Ops in the graph and its bodies, each counted once: the interpreter's program (inputs and params
+// are bindings; scan node `scan` is the loop).
+int64_t program_ops(const Graph& g, NodeId scan);
+
 }  // namespace sf::cli

@@ -18,29 +18,6 @@
 namespace sf::interp {
 namespace {
 
-// Per-dimension strides in elements; a fixed array, so layout kernels in a scan body do not
-// allocate at every step.
-using Strides = std::array<int64_t, kMaxRank>;
-
-// Row-major strides of a shape.
-Strides strides_of(const Shape& s) {
-  Strides st{};
-  int64_t acc = 1;
-  for (size_t d = s.size(); d-- > 0;) {
-    st[d] = acc;
-    acc *= s[d];
-  }
-  return st;
-}
-
-int64_t product(const Shape& s, size_t from, size_t to) {
-  int64_t p = 1;
-  for (size_t d = from; d < to; ++d) p *= s[d];
-  return p;
-}
-
-size_t norm_axis(int64_t axis, int rank) { return static_cast<size_t>(axis < 0 ? axis + rank : axis); }
-
 // out[j] = in[offset + sum_d idx_d * stride[d]] over the row-major multi-indices idx of `shape`.
 // Layout ops copy bits, so W is an unsigned word of the element's width.
 template <class W>
@@ -84,8 +61,8 @@ void fill(const Step& s) {
 
 void iota(const Step& s) {
   const Shape& sh = s.out->shape();
-  size_t ax = norm_axis(s.node->attrs.i("axis"), s.out->rank());
-  int64_t inner = product(sh, ax + 1, sh.size()), dim = sh[ax];
+  size_t ax = norm_axis(s.node->attrs.i("axis"), s.out->shape().size());
+  int64_t inner = num_elements(sh, ax + 1, sh.size()), dim = sh[ax];
   visit_dtype(s.out->dtype(), [&](auto z) {
     using T = decltype(z);
     T* out = s.out->data<T>();
@@ -99,7 +76,7 @@ void reshape(const Step& s) { copy_bytes(s.out->raw(), s.in[0]->raw(), s.out->by
 
 void broadcast(const Step& s) {
   const Shape &in = s.in[0]->shape(), &out = s.out->shape();
-  Strides in_st = strides_of(in), st{};
+  Strides in_st = row_strides(in), st{};
   size_t lead = out.size() - in.size();  // missing leading dims repeat (stride 0), as do size-1 dims
   for (size_t d = 0; d < in.size(); ++d) st[lead + d] = in[d] == 1 ? 0 : in_st[d];
   strided_copy(*s.in[0], 0, st, *s.out);
@@ -107,14 +84,14 @@ void broadcast(const Step& s) {
 
 void transpose(const Step& s) {
   auto& perm = s.node->attrs.ints("perm");
-  Strides in_st = strides_of(s.in[0]->shape()), st{};
+  Strides in_st = row_strides(s.in[0]->shape()), st{};
   for (size_t d = 0; d < perm.size(); ++d) st[d] = in_st[static_cast<size_t>(perm[d])];
   strided_copy(*s.in[0], 0, st, *s.out);
 }
 
 void slice(const Step& s) {
   auto &start = s.node->attrs.ints("start"), &stride = s.node->attrs.ints("stride");
-  Strides in_st = strides_of(s.in[0]->shape()), st{};
+  Strides in_st = row_strides(s.in[0]->shape()), st{};
   int64_t offset = 0;
   for (size_t d = 0; d < start.size(); ++d) {
     offset += start[d] * in_st[d];
@@ -127,13 +104,13 @@ void slice(const Step& s) {
 // outer row.
 void concat(const Step& s) {
   const Shape& out = s.out->shape();
-  size_t ax = norm_axis(s.node->attrs.i("axis"), s.out->rank());
-  int64_t outer = product(out, 0, ax), esize = dtype_size(s.out->dtype());
-  int64_t out_row = product(out, ax, out.size()) * esize;
+  size_t ax = norm_axis(s.node->attrs.i("axis"), s.out->shape().size());
+  int64_t outer = num_elements(out, 0, ax), esize = dtype_size(s.out->dtype());
+  int64_t out_row = num_elements(out, ax, out.size()) * esize;
   auto* dst = static_cast<char*>(s.out->raw());
   int64_t at = 0;
   for (const Tensor* t : s.in) {
-    int64_t block = product(t->shape(), ax, t->shape().size()) * esize;
+    int64_t block = num_elements(t->shape(), ax, t->shape().size()) * esize;
     auto* src = static_cast<const char*>(t->raw());
     for (int64_t o = 0; o < outer; ++o) copy_bytes(dst + o * out_row + at, src + o * block, block);
     at += block;
@@ -146,8 +123,8 @@ void concat(const Step& s) {
 template <class T, Op O>
 void reduce(const Step& s) {
   const Shape& sh = s.in[0]->shape();
-  size_t ax = norm_axis(s.node->attrs.i("axis"), s.in[0]->rank());
-  int64_t outer = product(sh, 0, ax), n = sh[ax], inner = product(sh, ax + 1, sh.size());
+  size_t ax = norm_axis(s.node->attrs.i("axis"), s.in[0]->shape().size());
+  int64_t outer = num_elements(sh, 0, ax), n = sh[ax], inner = num_elements(sh, ax + 1, sh.size());
   const T* x = s.in[0]->data<T>();
   T* out = s.out->data<T>();
   for (int64_t o = 0; o < outer; ++o) {
@@ -237,7 +214,7 @@ void gather_words(const Step& s, int64_t rows, int64_t row) {
 
 void gather(const Step& s) {
   const Tensor& x = *s.in[0];
-  int64_t rows = x.shape()[0], row = product(x.shape(), 1, x.shape().size());
+  int64_t rows = x.shape()[0], row = num_elements(x.shape(), 1, x.shape().size());
   switch (dtype_size(x.dtype())) {
     case 1: return gather_words<uint8_t>(s, rows, row);
     case 4: return gather_words<uint32_t>(s, rows, row);
@@ -249,7 +226,7 @@ template <class T, class I>
 void scatter_add_rows(const Step& s) {
   constexpr BinaryFn<T> add = binary_fn<T>(Op::Add);
   const Tensor& src = *s.in[0];
-  int64_t size = s.out->shape()[0], row = product(src.shape(), 1, src.shape().size());
+  int64_t size = s.out->shape()[0], row = num_elements(src.shape(), 1, src.shape().size());
   const T* in = src.data<T>();
   const I* idx = s.in[1]->data<I>();
   T* out = s.out->data<T>();

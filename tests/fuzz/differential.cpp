@@ -163,7 +163,7 @@ std::string compare_tensors(const Tensor& got, const Tensor& want) {
   });
 }
 
-std::string check_case(const FuzzCase& c, const std::function<void(KernelProgram&)>& tamper) {
+std::string check_case(const FuzzCase& c, const std::function<void(KernelProgram&)>& tamper, const ProgramRunner& run) {
   const Graph& g = c.graph;
   const CompileOptions opts = fuzz_compile_options();
   const int64_t chunk_rows = c.seed % 3 == 0 ? 1 : c.seed % 3 == 1 ? 2 : 256;
@@ -187,7 +187,8 @@ std::string check_case(const FuzzCase& c, const std::function<void(KernelProgram
     if (std::string m = round_trip(cr.graph, "compiled graph"); !m.empty()) return report(m, "");
     if (tamper) tamper(cr.program);
     where = "executor";
-    Run got = run_with([&](const RunOptions& o) { return execute(cr.program, c.inputs, o); }, chunk_rows);
+    Run got = run_with([&](const RunOptions& o) { return run ? run(cr.program, c.inputs, o) : execute(cr.program, c.inputs, o); },
+                       chunk_rows);
     std::string m = compare_runs(got, want);
     if (m.empty()) return "";
     // Find the first stage that differs: interpret the graph after each pass.

@@ -20,6 +20,7 @@
 #include <functional>
 #include <string>
 
+#include "backends/interpreter/interpreter.h"
 #include "compiler/kernel_program.h"
 #include "compiler/pass.h"
 #include "tests/fuzz/graph_gen.h"
@@ -36,8 +37,12 @@ std::string compare_tensors(const Tensor& got, const Tensor& want);
 // Checks one case. "" when everything agrees; otherwise a report naming the seed, what differs
 // (the first mismatching element), the first stage at which it differs (a pass, or lowering and
 // the executor), and the graph's .sfg.
-// `tamper`, for the fuzzer's own tests, edits the compiled program before it runs.
-std::string check_case(const FuzzCase& c, const std::function<void(KernelProgram&)>& tamper = {});
+// `tamper`, for the fuzzer's own tests, edits the compiled program before it runs. `run` runs the
+// compiled program on a backend (default: the reference executor).
+using ProgramRunner =
+    std::function<std::vector<Tensor>(const KernelProgram&, const std::map<std::string, Tensor>&, const RunOptions&)>;
+std::string check_case(const FuzzCase& c, const std::function<void(KernelProgram&)>& tamper = {},
+                       const ProgramRunner& run = {});
 inline std::string check_seed(uint64_t seed, const GenOptions& o = {}) { return check_case(generate(seed, o)); }
 
 }  // namespace sf::fuzz

@@ -1,0 +1,188 @@
+// One LLJIT per process, created on first use. Every LLVM Error/Expected is checked: this LLVM has
+// no assertions, so an unchecked error is undefined behaviour rather than an abort.
+#include "backends/cpu/jit.h"
+
+#include <omp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+
+#include <llvm/Analysis/TargetLibraryInfo.h>
+#include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
+#include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
+#include <llvm/ExecutionEngine/Orc/LLJIT.h>
+#include <llvm/IR/LLVMContext.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Support/TargetSelect.h>
+#include <llvm/Support/raw_ostream.h>
+#include <llvm/Target/TargetMachine.h>
+
+#include "backends/cpu/runtime.h"
+#include "graph/error.h"
+
+// libgomp's entry points that the generated code calls (what an OpenMP compiler emits).
+extern "C" void GOMP_parallel(void (*fn)(void*), void* data, unsigned num_threads, unsigned flags);
+extern "C" void GOMP_barrier(void);
+// CBLAS (OpenBLAS), for large matmuls.
+extern "C" void cblas_dgemm(int, int, int, int, int, int, double, const double*, int, const double*, int, double,
+                            double*, int);
+extern "C" void cblas_sgemm(int, int, int, int, int, int, float, const float*, int, const float*, int, float,
+                            float*, int);
+
+namespace sf::cpu {
+namespace {
+
+using namespace llvm;
+using llvm::Error;  // not sf::Error
+
+std::string message(Error e) { return toString(std::move(e)); }
+
+template <class T>
+T take(Expected<T> v, const char* what) {
+  if (!v) internal_error("cpu backend: {}: {}", what, message(v.takeError()));
+  return std::move(*v);
+}
+
+void check(Error e, const char* what) {
+  if (e) internal_error("cpu backend: {}: {}", what, message(std::move(e)));
+}
+
+// libmvec's AVX2 variants of the functions LLVM 14's LIBMVEC_X86 table leaves out (expm1, log1p,
+// tanh) and of the ones it maps by their libm names (listed again; duplicates are harmless).
+const VecDesc kExtraVecFuncs[] = {
+    {"expm1", "_ZGVdN4v_expm1", ElementCount::getFixed(4)}, {"expm1f", "_ZGVdN8v_expm1f", ElementCount::getFixed(8)},
+    {"log1p", "_ZGVdN4v_log1p", ElementCount::getFixed(4)}, {"log1pf", "_ZGVdN8v_log1pf", ElementCount::getFixed(8)},
+    {"tanh", "_ZGVdN4v_tanh", ElementCount::getFixed(4)},   {"tanhf", "_ZGVdN8v_tanhf", ElementCount::getFixed(8)},
+    {"exp", "_ZGVdN4v_exp", ElementCount::getFixed(4)},     {"expf", "_ZGVdN8v_expf", ElementCount::getFixed(8)},
+    {"log", "_ZGVdN4v_log", ElementCount::getFixed(4)},     {"logf", "_ZGVdN8v_logf", ElementCount::getFixed(8)},
+    {"sin", "_ZGVdN4v_sin", ElementCount::getFixed(4)},     {"sinf", "_ZGVdN8v_sinf", ElementCount::getFixed(8)},
+    {"cos", "_ZGVdN4v_cos", ElementCount::getFixed(4)},     {"cosf", "_ZGVdN8v_cosf", ElementCount::getFixed(8)},
+    {"llvm.exp.f64", "_ZGVdN4v_exp", ElementCount::getFixed(4)},
+    {"llvm.exp.f32", "_ZGVdN8v_expf", ElementCount::getFixed(8)},
+    {"llvm.log.f64", "_ZGVdN4v_log", ElementCount::getFixed(4)},
+    {"llvm.log.f32", "_ZGVdN8v_logf", ElementCount::getFixed(8)},
+    {"llvm.sin.f64", "_ZGVdN4v_sin", ElementCount::getFixed(4)},
+    {"llvm.sin.f32", "_ZGVdN8v_sinf", ElementCount::getFixed(8)},
+    {"llvm.cos.f64", "_ZGVdN4v_cos", ElementCount::getFixed(4)},
+    {"llvm.cos.f32", "_ZGVdN8v_cosf", ElementCount::getFixed(8)},
+};
+
+class Jit {
+ public:
+  Jit() {
+    InitializeNativeTarget();
+    InitializeNativeTargetAsmPrinter();
+    InitializeNativeTargetAsmParser();
+    auto jtmb = take(orc::JITTargetMachineBuilder::detectHost(), "detecting the host CPU");
+    jtmb.setCodeGenOptLevel(CodeGenOpt::Aggressive);
+    tm_ = take(jtmb.createTargetMachine(), "creating the target machine");
+    orc::LLJITBuilder lb;
+    lb.setJITTargetMachineBuilder(jtmb);
+    lb.setNumCompileThreads(2);  // a thread-safe compile layer (the default one is not)
+    jit_ = take(lb.create(), "creating the JIT");
+    char prefix = jit_->getDataLayout().getGlobalPrefix();
+    orc::JITDylib& lib = jit_->getMainJITDylib();
+    lib.addGenerator(take(orc::DynamicLibrarySearchGenerator::GetForCurrentProcess(prefix), "searching the process"));
+    lib.addGenerator(take(orc::DynamicLibrarySearchGenerator::Load("libmvec.so.1", prefix), "loading libmvec.so.1"));
+    // The OpenMP runtime, by address: found even when the executable exports no symbols.
+    orc::SymbolMap omp;
+    auto def = [&](const char* name, void* addr) {
+      omp[jit_->mangleAndIntern(name)] = JITEvaluatedSymbol(pointerToJITTargetAddress(addr), JITSymbolFlags::Exported);
+    };
+    def("GOMP_parallel", reinterpret_cast<void*>(&GOMP_parallel));
+    def("GOMP_barrier", reinterpret_cast<void*>(&GOMP_barrier));
+    def("omp_get_thread_num", reinterpret_cast<void*>(&omp_get_thread_num));
+    def("omp_get_num_threads", reinterpret_cast<void*>(&omp_get_num_threads));
+    def("cblas_dgemm", reinterpret_cast<void*>(&cblas_dgemm));
+    def("cblas_sgemm", reinterpret_cast<void*>(&cblas_sgemm));
+    def("sf_cpu_rt_begin", reinterpret_cast<void*>(&sf_cpu_rt_begin));
+    def("sf_cpu_rt_end", reinterpret_cast<void*>(&sf_cpu_rt_end));
+    def("sf_cpu_event_push", reinterpret_cast<void*>(&sf_cpu_event_push));
+    def("sf_cpu_event_merge", reinterpret_cast<void*>(&sf_cpu_event_merge));
+    def("sf_cpu_event_emit", reinterpret_cast<void*>(&sf_cpu_event_emit));
+    def("sf_cpu_event_finish", reinterpret_cast<void*>(&sf_cpu_event_finish));
+    check(lib.define(orc::absoluteSymbols(std::move(omp))), "defining the OpenMP symbols");
+  }
+
+  std::shared_ptr<const Compiled> compile(const KernelProgram& p, const CodegenOptions& o, bool keep_ir, bool* hit) {
+    std::string key = fmt::format("interchange={} min_parallel={} block={} ir={}\n", o.interchange, o.min_parallel,
+                                  o.block, keep_ir) +
+                      print_program(p);
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(key);
+    if (hit) *hit = it != cache_.end();
+    if (it != cache_.end()) return it->second;
+
+    auto start = std::chrono::steady_clock::now();
+    auto out = std::make_shared<Compiled>();
+    std::string entry = fmt::format("sf_program_{}", cache_.size());
+    auto ctx = std::make_unique<LLVMContext>();
+    std::unique_ptr<Module> m = generate(p, o, *ctx, entry, out->layout);
+    m->setDataLayout(tm_->createDataLayout());
+    m->setTargetTriple(tm_->getTargetTriple().str());
+    auto t_gen = std::chrono::steady_clock::now();
+    optimize(*m);
+    auto t_opt = std::chrono::steady_clock::now();
+    if (keep_ir || std::getenv("SF_CPU_DUMP_IR")) {  // SF_CPU_DUMP_IR=FILE: debugging aid
+      raw_string_ostream os(out->ir);
+      m->print(os, nullptr);
+      os.flush();
+      if (const char* path = std::getenv("SF_CPU_DUMP_IR"))
+        if (FILE* f = std::fopen(path, "w")) std::fputs(out->ir.c_str(), f), std::fclose(f);
+    }
+    check(jit_->addIRModule(orc::ThreadSafeModule(std::move(m), std::move(ctx))), "adding the module");
+    auto sym = take(jit_->lookup(entry), "compiling the program");
+    out->entry = reinterpret_cast<EntryFn>(static_cast<uintptr_t>(sym.getAddress()));
+    auto end = std::chrono::steady_clock::now();
+    out->jit_ms = std::chrono::duration<double, std::milli>(end - start).count();
+    if (std::getenv("SF_CPU_JIT_TIMES")) {  // debugging aid: where jit_ms goes
+      auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
+      std::fprintf(stderr, "jit: generate %.1f ms, optimise %.1f ms, machine code %.1f ms\n", ms(start, t_gen),
+                   ms(t_gen, t_opt), ms(t_opt, end));
+    }
+    cache_[key] = out;
+    return out;
+  }
+
+ private:
+  // O3 for the host CPU, with libmvec as the vector math library.
+  void optimize(Module& m) {
+    LoopAnalysisManager lam;
+    FunctionAnalysisManager fam;
+    CGSCCAnalysisManager cgam;
+    ModuleAnalysisManager mam;
+    PassBuilder pb(tm_.get(), PipelineTuningOptions());
+    TargetLibraryInfoImpl tlii(Triple(m.getTargetTriple()));
+    tlii.addVectorizableFunctionsFromVecLib(TargetLibraryInfoImpl::LIBMVEC_X86);
+    tlii.addVectorizableFunctions(kExtraVecFuncs);
+    fam.registerPass([&] { return TargetLibraryAnalysis(tlii); });  // before the defaults
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+    pb.buildPerModuleDefaultPipeline(OptimizationLevel::O3).run(m, mam);
+  }
+
+  std::unique_ptr<TargetMachine> tm_;
+  std::unique_ptr<orc::LLJIT> jit_;
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const Compiled>> cache_;
+};
+
+Jit& the_jit() {
+  static Jit j;  // thread-safe initialisation
+  return j;
+}
+
+}  // namespace
+
+std::shared_ptr<const Compiled> jit_compile(const KernelProgram& p, const CodegenOptions& o, bool keep_ir, bool* hit) {
+  return the_jit().compile(p, o, keep_ir, hit);
+}
+
+}  // namespace sf::cpu

@@ -1,0 +1,117 @@
+// Event buffers of time-inside-elements scans (see runtime.h). Plain C style on purpose: malloc,
+// realloc and qsort only, so the same code can go into an ahead-of-time object.
+#include "backends/cpu/runtime.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+namespace {
+
+struct Pair {
+  int64_t index, step;
+};
+
+struct Vec {
+  Pair* data;
+  int64_t size, cap;
+};
+
+void push(Vec* v, Pair p) {
+  if (v->size == v->cap) {
+    int64_t cap = v->cap ? 2 * v->cap : 256;
+    Pair* d = static_cast<Pair*>(realloc(v->data, static_cast<size_t>(cap) * sizeof(Pair)));
+    if (!d) abort();
+    v->data = d, v->cap = cap;
+  }
+  v->data[v->size++] = p;
+}
+
+struct Slot {
+  Vec* threads;     // per thread, this time block's events
+  Vec merged;       // in step order, ties by index
+  int64_t cursor;   // next merged event to hand on
+  int64_t filled;   // events in the callback chunk
+  int64_t sent;     // events so far
+};
+
+struct Runtime {
+  int32_t slots, threads;
+  Slot* slot;
+};
+
+Runtime* rt(sf_cpu_args* a) { return static_cast<Runtime*>(a->rt); }
+
+int by_step_then_index(const void* x, const void* y) {
+  const Pair *p = static_cast<const Pair*>(x), *q = static_cast<const Pair*>(y);
+  if (p->step != q->step) return p->step < q->step ? -1 : 1;
+  return p->index < q->index ? -1 : p->index > q->index ? 1 : 0;
+}
+
+void flush(sf_cpu_args* a, int32_t s, Slot* sl) {
+  if (sl->filled == 0) return;
+  a->events(a->ctx, s, static_cast<const int64_t*>(a->sink_chunks[s]), sl->filled);
+  sl->filled = 0;
+}
+
+}  // namespace
+
+extern "C" {
+
+void sf_cpu_rt_begin(sf_cpu_args* a, int32_t slots, int32_t threads) {
+  auto* r = static_cast<Runtime*>(calloc(1, sizeof(Runtime)));
+  if (!r) abort();
+  r->slots = slots, r->threads = threads;
+  r->slot = static_cast<Slot*>(calloc(static_cast<size_t>(slots > 0 ? slots : 1), sizeof(Slot)));
+  for (int32_t s = 0; s < slots; ++s) r->slot[s].threads = static_cast<Vec*>(calloc(static_cast<size_t>(threads), sizeof(Vec)));
+  a->rt = r;
+}
+
+void sf_cpu_rt_end(sf_cpu_args* a) {
+  Runtime* r = rt(a);
+  for (int32_t s = 0; s < r->slots; ++s) {
+    for (int32_t t = 0; t < r->threads; ++t) free(r->slot[s].threads[t].data);
+    free(r->slot[s].threads);
+    free(r->slot[s].merged.data);
+  }
+  free(r->slot);
+  free(r);
+  a->rt = nullptr;
+}
+
+void sf_cpu_event_push(sf_cpu_args* a, int32_t slot, int32_t thread, int64_t index, int64_t step) {
+  push(&rt(a)->slot[slot].threads[thread], Pair{index, step});
+}
+
+void sf_cpu_event_merge(sf_cpu_args* a, int32_t slot) {
+  Runtime* r = rt(a);
+  Slot* sl = &r->slot[slot];
+  sl->merged.size = 0;
+  sl->cursor = 0;
+  for (int32_t t = 0; t < r->threads; ++t) {
+    Vec* v = &sl->threads[t];
+    for (int64_t i = 0; i < v->size; ++i) push(&sl->merged, v->data[i]);
+    v->size = 0;
+  }
+  if (sl->merged.size > 1)
+    qsort(sl->merged.data, static_cast<size_t>(sl->merged.size), sizeof(Pair), by_step_then_index);
+}
+
+void sf_cpu_event_emit(sf_cpu_args* a, int32_t slot, int64_t step) {
+  Slot* sl = &rt(a)->slot[slot];
+  auto* chunk = static_cast<int64_t*>(a->sink_chunks[slot]);
+  while (sl->cursor < sl->merged.size && sl->merged.data[sl->cursor].step == step) {
+    Pair p = sl->merged.data[sl->cursor++];
+    chunk[2 * sl->filled] = p.index;
+    chunk[2 * sl->filled + 1] = p.step;
+    ++sl->sent;
+    if (++sl->filled == a->event_chunk) flush(a, slot, sl);
+  }
+}
+
+int64_t sf_cpu_event_finish(sf_cpu_args* a, int32_t slot) {
+  Slot* sl = &rt(a)->slot[slot];
+  flush(a, slot, sl);
+  return sl->sent;
+}
+
+}  // extern "C"

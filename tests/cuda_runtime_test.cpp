@@ -1,0 +1,156 @@
+// The CUDA backend's host side without a GPU: the clean no-driver / no-device errors, NVRTC errors
+// quoting the generated source, and the module cache.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <utility>
+
+#include "backends/backend.h"
+#include "backends/cuda/nvrtc.h"
+#include "compiler/pipeline.h"
+#include "cuda_check.h"
+#include "models/model.h"
+
+using namespace sf;
+
+TEST_CASE("cuda: without a usable driver, make_executable fails with one clean line") {
+  std::string reason = test::no_device_reason();
+  if (!reason.empty()) {
+    RunConfig rc;
+    CompileResult c = compile_graph(find_model("lorenz").build(rc));
+    try {
+      make_executable("cuda", c.program);
+      FAIL("make_executable succeeded without a device");
+    } catch (const Error& e) {
+      std::string m = e.what();
+      CHECK(m == reason);
+      CHECK((m.starts_with("no CUDA driver (") || m.starts_with("no CUDA device")));
+      CHECK(m.find('\n') == std::string::npos);
+    }
+  } else {
+    MESSAGE("a CUDA device is present: the no-driver path is not exercised");
+  }
+}
+
+TEST_CASE("cuda: the no-driver message names the library and dlopen's reason") {
+  // driver() loads once per process; a child process tries a library that does not exist.
+  std::string cmd = std::string(SF_SCANFLOW_BIN) + " run lorenz --backend cuda --t-end 1 2>&1";
+  std::string env = "SCANFLOW_LIBCUDA=/nonexistent/libcuda.so.1 ";
+  FILE* f = popen((env + cmd).c_str(), "r");
+  REQUIRE(f);
+  std::string out;
+  char buf[512];
+  while (size_t n = fread(buf, 1, sizeof buf, f)) out.append(buf, n);
+  int status = pclose(f);
+  CHECK(WEXITSTATUS(status) == 1);
+  CHECK(out.find("scanflow: error: no CUDA driver (/nonexistent/libcuda.so.1: ") == 0);
+  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+  // The toolkit's stub library loads but is no driver.
+  std::string stub = "/usr/local/cuda/lib64/stubs/libcuda.so";
+  if (std::filesystem::exists(stub)) {
+    f = popen(("SCANFLOW_LIBCUDA=" + stub + " " + cmd).c_str(), "r");
+    REQUIRE(f);
+    out.clear();
+    while (size_t n = fread(buf, 1, sizeof buf, f)) out.append(buf, n);
+    status = pclose(f);
+    CHECK(WEXITSTATUS(status) == 1);
+    CHECK(out.find("scanflow: error: no CUDA ") == 0);
+  }
+}
+
+TEST_CASE("cuda: an NVRTC error on generated code is an internal error quoting the source line") {
+  std::string src = "extern \"C\" __global__ void broken(double* x) {\n  x[0] = undefined_value + 1.0;\n}\n";
+  try {
+    cuda::compile_cuda(src, "compute_90", "broken.cu", false);
+    FAIL("a broken source compiled");
+  } catch (const InternalError& e) {
+    std::string m = e.what();
+    CHECK(m.find("NVRTC could not compile the generated CUDA source") != std::string::npos);
+    CHECK(m.find("broken.cu:2:   x[0] = undefined_value + 1.0;") != std::string::npos);
+    CHECK(m.find("identifier \"undefined_value\" is undefined") != std::string::npos);
+  }
+}
+
+TEST_CASE("cuda: compiled modules are cached in memory and on disk") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("sf_cuda_cache_" + std::to_string(getpid()));
+  fs::remove_all(dir);
+  setenv("SCANFLOW_CACHE_DIR", dir.c_str(), 1);
+  // A source no other test compiles (the in-memory cache is per process).
+  std::string src = "extern \"C\" __global__ void cached(double* x) { x[0] = " + std::to_string(getpid()) + ".0; }\n";
+  cuda::CompiledModule a = cuda::compile_cuda(src, "compute_90", "cached.cu");
+  CHECK(!a.from_memory);
+  CHECK(!a.from_disk);
+  CHECK(fs::exists(dir));
+  CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 2);  // KEY.ptx, KEY.cu
+  cuda::CompiledModule b = cuda::compile_cuda(src, "compute_90", "cached.cu");
+  CHECK(b.from_memory);
+  CHECK(b.image == a.image);
+  cuda::forget_compiled_modules();  // as a fresh process: found on disk
+  cuda::CompiledModule c = cuda::compile_cuda(src, "compute_90", "cached.cu");
+  CHECK(c.from_disk);
+  CHECK(c.image == a.image);
+  // The key is the source, options, arch and NVRTC version.
+  int ptx = 0;
+  for (auto& e : fs::directory_iterator(dir)) ptx += e.path().string().ends_with("-compute_90.ptx");
+  CHECK(ptx == 1);
+  std::string other_arch = cuda::compile_cuda(src, "compute_80", "cached.cu").image;
+  CHECK(other_arch != a.image);
+  CHECK(std::distance(fs::directory_iterator(dir), fs::directory_iterator()) == 4);
+  unsetenv("SCANFLOW_CACHE_DIR");
+  fs::remove_all(dir);
+}
+
+namespace {
+
+// Runs a shell command; its exit status and its output (stdout and stderr).
+std::pair<int, std::string> shell(const std::string& cmd) {
+  std::string out;
+  FILE* f = popen((cmd + " 2>&1").c_str(), "r");
+  if (!f) return {-1, ""};
+  char buf[1024];
+  while (size_t n = fread(buf, 1, sizeof buf, f)) out.append(buf, n);
+  int status = pclose(f);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+}  // namespace
+
+TEST_CASE("cuda: scanflow compile --target cuda writes the source and an AOT object with a C loader") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("sf_cuda_aot_" + std::to_string(getpid()));
+  fs::create_directories(dir);
+  std::string bin = SF_SCANFLOW_BIN, d = dir.string();
+  auto [rc, out] = shell(bin + " compile hh-squid --target cuda --emit-cuda " + d + "/squid.cu --aot -o " + d +
+                         "/squid.o --header " + d + "/squid.h");
+  CHECK(rc == 0);
+  CHECK(fs::file_size(dir / "squid.cu") > 1000);
+  CHECK(fs::exists(dir / "squid.o"));
+  auto [nm_rc, syms] = shell("nm " + d + "/squid.o");
+  CHECK(nm_rc == 0);
+  for (const char* s : {" R squid_ptx", " T squid_load_module", " U cuModuleLoadData"}) CHECK(syms.find(s) != std::string::npos);
+  // A C program links against it (the driver is only needed to run it).
+  std::ofstream(dir / "main.c") << "#include \"squid.h\"\nint main(void) { return squid_ptx_size > 0 && squid_kernel_count > 1 ? 0 : 1; }\n";
+  auto [cc_rc, cc_out] = shell("cc -I" + d + " " + d + "/main.c " + d + "/squid.o -o " + d +
+                               "/main -L/usr/local/cuda/lib64/stubs -lcuda");
+  CHECK_MESSAGE(cc_rc == 0, cc_out);
+  // Options that need the target say so.
+  auto [bad_rc, bad] = shell(bin + " compile lorenz --emit-cuda " + d + "/x.cu");
+  CHECK(bad_rc == 1);
+  CHECK(bad.find("--emit-cuda and --aot need --target cuda") != std::string::npos);
+  auto [st_rc, st] = shell(bin + " compile lorenz --target cuda --scan-strategy warp --emit-cuda " + d + "/x.cu");
+  CHECK(st_rc == 1);
+  CHECK(st.find("unknown scan strategy 'warp'") != std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST_CASE("cuda: scanflow run --backend cuda --scan-strategy gives one clean line without a device") {
+  if (!test::no_device_reason().empty()) {
+    auto [rc, out] = shell(std::string(SF_SCANFLOW_BIN) + " run antennal-lobe --backend cuda --scan-strategy persistent --t-end 1");
+    CHECK(rc == 1);
+    CHECK(out.find("scanflow: error: no CUDA ") == 0);
+    CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+  }
+}
