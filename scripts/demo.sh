@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The demo: simulates the PSST tutorial's locust antennal lobe (90 PNs + 30 LNs, 1000 ms at dt 0.01,
-# RK4) through the interpreter, plots it like the tutorial, and checks the result.
+# RK4) on the CPU backend, plots it like the tutorial, and checks the result.
 # Writes out/al.npy (voltages, + al.json), out/al_spikes.csv and out/al_*.png. The simulation (100000 RK4
-# steps) takes about half a minute on one core of a recent x86; building first takes a few minutes.
+# steps) takes a few seconds; building first takes a few minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
