@@ -136,7 +136,6 @@ class Executor {
 
  private:
   void bind(const std::map<std::string, Tensor>& inputs);
-  void check_records(const std::vector<Step>& steps);
   void steps(const std::vector<Step>& ss);
   void kernel(const Kernel& k);
   void eval(List& l, const std::vector<int>& which, int64_t start, const int64_t* index, int64_t n,
@@ -536,49 +535,9 @@ void Executor::steps(const std::vector<Step>& ss) {
 
 // ---- the run ---------------------------------------------------------------------------------
 
-// Sink and events recording need a sink and a top-level scan: checked before anything runs, as
-// the interpreter does.
-void Executor::check_records(const std::vector<Step>& ss) {
-  for (const Step& s : ss) {
-    if (s.kind != StepKind::Scan) continue;
-    const ScanRegion& r = s.scan;
-    for (size_t y = 0; y < r.ys.size(); ++y) {
-      RecordMode mode = r.ys[y].mode;
-      if (mode != RecordMode::Stack && (!r.top || !opt_.sink))
-        fail("{}: per-step output {} is recorded in {} mode, which needs a sink{}", r.label, y, record_mode_name(mode),
-             r.top ? ", but the run has none" : " and a top-level scan");
-      if (mode == RecordMode::Sink && opt_.chunk_rows < 1)
-        fail("run options: chunk_rows must be >= 1, got {}", opt_.chunk_rows);
-      if (mode == RecordMode::Events && opt_.event_chunk < 1)
-        fail("run options: event_chunk must be >= 1, got {}", opt_.event_chunk);
-    }
-    check_records(r.prologue);
-    check_records(r.body);
-  }
-}
-
 void Executor::bind(const std::map<std::string, Tensor>& inputs) {
-  std::vector<uint8_t> bound(p_.buffers.size(), 0);  // (an empty tensor's data pointer is null)
-  for (auto& [name, t] : inputs) {
-    auto it = std::find_if(p_.inputs.begin(), p_.inputs.end(), [&](int b) { return buffer(b).input == name; });
-    if (it == p_.inputs.end()) {
-      std::string known;
-      for (int b : p_.inputs) known += (known.empty() ? "" : ", ") + buffer(b).input;
-      fail("unknown input '{}' (the graph's inputs: {})", name, known.empty() ? "none" : known);
-    }
-    const Buffer& b = buffer(*it);
-    if (t.type() != Type::tensor(b.dtype, b.shape))
-      fail("input '{}' is {} but the value bound to it is {}", name, type_str(Type::tensor(b.dtype, b.shape)),
-           type_str(t.type()));
-    ptr_[static_cast<size_t>(*it)] = const_cast<char*>(static_cast<const char*>(t.raw()));
-    bound[static_cast<size_t>(*it)] = 1;
-  }
-  for (int i : p_.inputs) {
-    const Buffer& b = buffer(i);
-    if (bound[static_cast<size_t>(i)]) continue;
-    if (!b.value) fail("input '{}' has no value and no default", b.input);
-    ptr_[static_cast<size_t>(i)] = const_cast<char*>(static_cast<const char*>(b.value->raw()));
-  }
+  std::vector<const void*> data = bind_inputs(p_, inputs);
+  for (int i : p_.inputs) ptr_[static_cast<size_t>(i)] = const_cast<char*>(static_cast<const char*>(data[static_cast<size_t>(i)]));
 }
 
 std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) {
@@ -586,7 +545,7 @@ std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) {
   prepared_.clear();
   prepared_.resize(static_cast<size_t>(p_.kernels));
   bind(inputs);
-  check_records(p_.steps);
+  check_recording(p_, opt_);
   // The arena, 64-byte aligned; consts point at the program's data.
   arena_.assign(static_cast<size_t>(p_.plan.peak_bytes / 8 + 8), 0);
   char* base = reinterpret_cast<char*>(arena_.data());
@@ -611,6 +570,56 @@ std::vector<Tensor> Executor::run(const std::map<std::string, Tensor>& inputs) {
 }
 
 }  // namespace
+
+std::vector<const void*> bind_inputs(const KernelProgram& p, const std::map<std::string, Tensor>& inputs) {
+  auto buffer = [&](int b) -> const Buffer& { return p.buffers[static_cast<size_t>(b)]; };
+  std::vector<const void*> data(p.buffers.size(), nullptr);
+  std::vector<uint8_t> bound(p.buffers.size(), 0);  // (an empty tensor's data pointer is null)
+  for (auto& [name, t] : inputs) {
+    auto it = std::find_if(p.inputs.begin(), p.inputs.end(), [&](int b) { return buffer(b).input == name; });
+    if (it == p.inputs.end()) {
+      std::string known;
+      for (int b : p.inputs) known += (known.empty() ? "" : ", ") + buffer(b).input;
+      fail("unknown input '{}' (the graph's inputs: {})", name, known.empty() ? "none" : known);
+    }
+    const Buffer& b = buffer(*it);
+    if (t.type() != Type::tensor(b.dtype, b.shape))
+      fail("input '{}' is {} but the value bound to it is {}", name, type_str(Type::tensor(b.dtype, b.shape)),
+           type_str(t.type()));
+    data[static_cast<size_t>(*it)] = t.raw();
+    bound[static_cast<size_t>(*it)] = 1;
+  }
+  for (int i : p.inputs) {
+    const Buffer& b = buffer(i);
+    if (bound[static_cast<size_t>(i)]) continue;
+    if (!b.value) fail("input '{}' has no value and no default", b.input);
+    data[static_cast<size_t>(i)] = b.value->raw();
+  }
+  return data;
+}
+
+namespace {
+void check_records(const std::vector<Step>& ss, const RunOptions& opt) {
+  for (const Step& s : ss) {
+    if (s.kind != StepKind::Scan) continue;
+    const ScanRegion& r = s.scan;
+    for (size_t y = 0; y < r.ys.size(); ++y) {
+      RecordMode mode = r.ys[y].mode;
+      if (mode != RecordMode::Stack && (!r.top || !opt.sink))
+        fail("{}: per-step output {} is recorded in {} mode, which needs a sink{}", r.label, y, record_mode_name(mode),
+             r.top ? ", but the run has none" : " and a top-level scan");
+      if (mode == RecordMode::Sink && opt.chunk_rows < 1)
+        fail("run options: chunk_rows must be >= 1, got {}", opt.chunk_rows);
+      if (mode == RecordMode::Events && opt.event_chunk < 1)
+        fail("run options: event_chunk must be >= 1, got {}", opt.event_chunk);
+    }
+    check_records(r.prologue, opt);
+    check_records(r.body, opt);
+  }
+}
+}  // namespace
+
+void check_recording(const KernelProgram& p, const RunOptions& options) { check_records(p.steps, options); }
 
 std::vector<Tensor> execute(const KernelProgram& p, const std::map<std::string, Tensor>& inputs,
                             const RunOptions& options) {

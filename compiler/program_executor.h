@@ -15,6 +15,14 @@
 
 namespace sf {
 
+// Shared by every backend, so that all bind and refuse alike, with the same messages:
+// the data each Input buffer is bound to (indexed by buffer, null for the others): the tensor bound
+// by name, else the input's default. An unknown name, a wrong type or a missing input is sf::Error.
+std::vector<const void*> bind_inputs(const KernelProgram& p, const std::map<std::string, Tensor>& inputs);
+// Sink and events recording need a sink and a top-level scan, and chunk sizes >= 1: checked before
+// anything runs, as the interpreter does.
+void check_recording(const KernelProgram& p, const RunOptions& options);
+
 std::vector<Tensor> execute(const KernelProgram& p, const std::map<std::string, Tensor>& inputs = {},
                             const RunOptions& options = {});
 

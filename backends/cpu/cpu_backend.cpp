@@ -13,6 +13,7 @@
 #include <mutex>
 
 #include "backends/cpu/jit.h"
+#include "compiler/program_executor.h"
 #include "graph/error.h"
 
 namespace sf {
@@ -121,7 +122,6 @@ class CpuExecutable : public Executable {
 
  private:
   void bind(const std::map<std::string, Tensor>& inputs, std::vector<void*>& ptr) const;
-  void check_records(const std::vector<Step>& ss, const RunOptions& opt) const;
   [[noreturn]] void raise(const RunState& s, const std::vector<int64_t>& scan_k) const;
   const Buffer& buffer(int b) const { return p_.buffers[static_cast<size_t>(b)]; }
 
@@ -133,49 +133,10 @@ class CpuExecutable : public Executable {
   std::shared_ptr<const Compiled> c_;
 };
 
-// As the reference executor binds: by name, type-checked, defaults for the rest.
+// As the reference executor binds (the same function), and checks the recording modes.
 void CpuExecutable::bind(const std::map<std::string, Tensor>& inputs, std::vector<void*>& ptr) const {
-  std::vector<uint8_t> bound(p_.buffers.size(), 0);
-  for (auto& [name, t] : inputs) {
-    auto it = std::find_if(p_.inputs.begin(), p_.inputs.end(), [&](int b) { return buffer(b).input == name; });
-    if (it == p_.inputs.end()) {
-      std::string known;
-      for (int b : p_.inputs) known += (known.empty() ? "" : ", ") + buffer(b).input;
-      fail("unknown input '{}' (the graph's inputs: {})", name, known.empty() ? "none" : known);
-    }
-    const Buffer& b = buffer(*it);
-    if (t.type() != Type::tensor(b.dtype, b.shape))
-      fail("input '{}' is {} but the value bound to it is {}", name, type_str(Type::tensor(b.dtype, b.shape)),
-           type_str(t.type()));
-    ptr[static_cast<size_t>(*it)] = const_cast<void*>(t.raw());
-    bound[static_cast<size_t>(*it)] = 1;
-  }
-  for (int i : p_.inputs) {
-    const Buffer& b = buffer(i);
-    if (bound[static_cast<size_t>(i)]) continue;
-    if (!b.value) fail("input '{}' has no value and no default", b.input);
-    ptr[static_cast<size_t>(i)] = const_cast<void*>(b.value->raw());
-  }
-}
-
-// Sink and events recording need a sink and a top-level scan (the executor's checks and messages).
-void CpuExecutable::check_records(const std::vector<Step>& ss, const RunOptions& opt) const {
-  for (const Step& s : ss) {
-    if (s.kind != StepKind::Scan) continue;
-    const ScanRegion& r = s.scan;
-    for (size_t y = 0; y < r.ys.size(); ++y) {
-      RecordMode mode = r.ys[y].mode;
-      if (mode != RecordMode::Stack && (!r.top || !opt.sink))
-        fail("{}: per-step output {} is recorded in {} mode, which needs a sink{}", r.label, y, record_mode_name(mode),
-             r.top ? ", but the run has none" : " and a top-level scan");
-      if (mode == RecordMode::Sink && opt.chunk_rows < 1)
-        fail("run options: chunk_rows must be >= 1, got {}", opt.chunk_rows);
-      if (mode == RecordMode::Events && opt.event_chunk < 1)
-        fail("run options: event_chunk must be >= 1, got {}", opt.event_chunk);
-    }
-    check_records(r.prologue, opt);
-    check_records(r.body, opt);
-  }
+  std::vector<const void*> data = bind_inputs(p_, inputs);
+  for (int i : p_.inputs) ptr[static_cast<size_t>(i)] = const_cast<void*>(data[static_cast<size_t>(i)]);
 }
 
 // The executor's message: the check's, prefixed by every enclosing scan and its step.
@@ -195,7 +156,7 @@ void CpuExecutable::raise(const RunState& s, const std::vector<int64_t>& scan_k)
 std::vector<Tensor> CpuExecutable::run(const std::map<std::string, Tensor>& inputs, const RunOptions& options) {
   std::vector<void*> ptr(p_.buffers.size(), nullptr);
   bind(inputs, ptr);
-  check_records(p_.steps, options);
+  check_recording(p_, options);
   // The arena, 64-byte aligned, with every buffer at its planned offset; consts point at their data.
   std::vector<uint64_t> arena(static_cast<size_t>(p_.plan.peak_bytes / 8 + 8), 0);
   char* base = reinterpret_cast<char*>(arena.data());

@@ -16,6 +16,7 @@
 #include "backends/cuda/nvrtc.h"
 #include "backends/cuda/recorder.h"
 #include "backends/cuda/runtime.h"
+#include "compiler/program_executor.h"
 #include "graph/error.h"
 
 namespace sf {
@@ -39,7 +40,6 @@ class CudaExecutable : public Executable {
  private:
   const Buffer& buffer(int b) const { return p_.buffers[static_cast<size_t>(b)]; }
   void bind(const std::map<std::string, Tensor>& inputs);
-  void check_records(const std::vector<Step>& steps) const;
   void steps(const std::vector<Step>& ss);
   void launch_op(const DevOp& op);
   CUdeviceptr resolve(const Slot& s, const std::vector<CUdeviceptr>& ptr) const;
@@ -131,46 +131,9 @@ CUfunction CudaExecutable::fn(const std::string& name) {
 // ---- binding, as the reference executor ------------------------------------------------------
 
 void CudaExecutable::bind(const std::map<std::string, Tensor>& inputs) {
-  std::vector<uint8_t> bound(p_.buffers.size(), 0);
-  for (auto& [name, t] : inputs) {
-    auto it = std::find_if(p_.inputs.begin(), p_.inputs.end(), [&](int b) { return buffer(b).input == name; });
-    if (it == p_.inputs.end()) {
-      std::string known;
-      for (int b : p_.inputs) known += (known.empty() ? "" : ", ") + buffer(b).input;
-      fail("unknown input '{}' (the graph's inputs: {})", name, known.empty() ? "none" : known);
-    }
-    const Buffer& b = buffer(*it);
-    if (t.type() != Type::tensor(b.dtype, b.shape))
-      fail("input '{}' is {} but the value bound to it is {}", name, type_str(Type::tensor(b.dtype, b.shape)),
-           type_str(t.type()));
-    owned_[static_cast<size_t>(*it)].write(t.raw(), t.bytes(), stream_);
-    bound[static_cast<size_t>(*it)] = 1;
-  }
-  for (int i : p_.inputs) {
-    const Buffer& b = buffer(i);
-    if (bound[static_cast<size_t>(i)]) continue;
-    if (!b.value) fail("input '{}' has no value and no default", b.input);
-    owned_[static_cast<size_t>(i)].write(b.value->raw(), b.value->bytes(), stream_);
-  }
-}
-
-void CudaExecutable::check_records(const std::vector<Step>& ss) const {
-  for (const Step& s : ss) {
-    if (s.kind != StepKind::Scan) continue;
-    const ScanRegion& r = s.scan;
-    for (size_t y = 0; y < r.ys.size(); ++y) {
-      RecordMode mode = r.ys[y].mode;
-      if (mode != RecordMode::Stack && (!r.top || !run_->sink))
-        fail("{}: per-step output {} is recorded in {} mode, which needs a sink{}", r.label, y, record_mode_name(mode),
-             r.top ? ", but the run has none" : " and a top-level scan");
-      if (mode == RecordMode::Sink && run_->chunk_rows < 1)
-        fail("run options: chunk_rows must be >= 1, got {}", run_->chunk_rows);
-      if (mode == RecordMode::Events && run_->event_chunk < 1)
-        fail("run options: event_chunk must be >= 1, got {}", run_->event_chunk);
-    }
-    check_records(r.prologue);
-    check_records(r.body);
-  }
+  std::vector<const void*> data = bind_inputs(p_, inputs);
+  for (int i : p_.inputs)
+    owned_[static_cast<size_t>(i)].write(data[static_cast<size_t>(i)], buffer(i).bytes(), stream_);
 }
 
 // ---- ops -------------------------------------------------------------------------------------
@@ -422,7 +385,7 @@ std::vector<Tensor> CudaExecutable::run(const std::map<std::string, Tensor>& inp
   run_ = &options;
   check(d_.cuCtxSetCurrent(dev_.ctx), "cuCtxSetCurrent");
   bind(inputs);
-  check_records(p_.steps);
+  check_recording(p_, *run_);
   ptr_.assign(p_.buffers.size(), 0);
   k_.clear();
   recorders_.clear();
