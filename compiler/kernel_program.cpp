@@ -257,4 +257,17 @@ ProgramStats program_stats(const KernelProgram& p) {
   return s;
 }
 
+std::vector<bool> uniform_insts(const std::vector<Inst>& is) {
+  std::vector<bool> u(is.size(), false);
+  for (size_t i = 0; i < is.size(); ++i) {
+    const Inst& in = is[i];
+    bool x = in.kind != InstKind::Index && in.kind != InstKind::Acc && in.kind != InstKind::Store &&
+             in.kind != InstKind::Yield;
+    for (int o : {in.a, in.b, in.c})
+      if (o >= 0 && !u[static_cast<size_t>(o)]) x = false;
+    u[i] = x;
+  }
+  return u;
+}
+
 }  // namespace sf

@@ -208,6 +208,10 @@ void for_each_step(const std::vector<Step>& steps, F&& f) {
   }
 }
 
+// Per instruction: whether it is the same for every iteration (not the index, an accumulator, a
+// store or a yield, and every operand uniform). Executors compute those once per launch.
+std::vector<bool> uniform_insts(const std::vector<Inst>& insts);
+
 // Program statistics.
 struct ProgramStats {
   int64_t kernels = 0;           // kernel steps in the program text

@@ -100,22 +100,14 @@ void compare(Op op, uint8_t* r, const T* a, int64_t sa, const T* b, int64_t sb, 
 struct List {
   const std::vector<Inst>* insts = nullptr;
   std::vector<uint64_t> regs;
-  std::vector<uint8_t> uniform;
+  std::vector<bool> uniform;
   std::vector<int> once, each;  // instruction numbers: once per launch, per chunk
 
   void prepare(const std::vector<Inst>& is) {
     insts = &is;
     regs.assign(is.size() * kChunk, 0);
-    uniform.assign(is.size(), 0);
-    for (size_t i = 0; i < is.size(); ++i) {
-      const Inst& in = is[i];
-      bool u = in.kind != InstKind::Index && in.kind != InstKind::Acc && in.kind != InstKind::Store &&
-               in.kind != InstKind::Yield;
-      for (int o : {in.a, in.b, in.c})
-        if (o >= 0 && !uniform[static_cast<size_t>(o)]) u = false;
-      uniform[i] = u;
-      (u ? once : each).push_back(static_cast<int>(i));
-    }
+    uniform = uniform_insts(is);
+    for (size_t i = 0; i < is.size(); ++i) (uniform[i] ? once : each).push_back(static_cast<int>(i));
   }
   uint64_t* reg(int i) { return regs.data() + static_cast<size_t>(i) * kChunk; }
   int64_t stride(int i) const { return uniform[static_cast<size_t>(i)] ? 0 : 1; }

@@ -43,20 +43,6 @@ bool index_is_o(const std::vector<Inst>& is, int a) {
   return a >= 0 && is[static_cast<size_t>(a)].kind == InstKind::Index;
 }
 
-// Whether each instruction depends on no element (the executor's uniform rule).
-std::vector<bool> uniform_of(const std::vector<Inst>& is) {
-  std::vector<bool> u(is.size(), false);
-  for (size_t i = 0; i < is.size(); ++i) {
-    const Inst& in = is[i];
-    bool x = in.kind != InstKind::Index && in.kind != InstKind::Acc && in.kind != InstKind::Store &&
-             in.kind != InstKind::Yield;
-    for (int o : {in.a, in.b, in.c})
-      if (o >= 0 && !u[static_cast<size_t>(o)]) x = false;
-    u[i] = x;
-  }
-  return u;
-}
-
 // The plan, or false when the scan does not have the shape above.
 bool make_plan(const Gen& g, const KernelProgram& P, const ScanRegion& r, Plan& plan) {
   if (r.cls != "elementwise" || r.body.empty() || r.length < 1) return false;
@@ -74,7 +60,7 @@ bool make_plan(const Gen& g, const KernelProgram& P, const ScanRegion& r, Plan& 
   // Scalar buffers written only by once-stores of element-independent values, read only as buf[0].
   std::set<int> scalar_ok, elementwise_ok;
   for (const Kernel* k : plan.kernels) {
-    std::vector<bool> u = uniform_of(k->body);
+    std::vector<bool> u = uniform_insts(k->body);
     for (size_t i = 0; i < k->body.size(); ++i) {
       const Inst& in = k->body[i];
       if (in.kind == InstKind::Check) return false;  // errors would need the executor's (step, element) order
@@ -96,7 +82,7 @@ bool make_plan(const Gen& g, const KernelProgram& P, const ScanRegion& r, Plan& 
   for (int b : state) {
     bool scalar = P.buffers[static_cast<size_t>(b)].elements() == 1, at_o = true, once_uniform = true;
     for (const Kernel* k : plan.kernels) {
-      std::vector<bool> u = uniform_of(k->body);
+      std::vector<bool> u = uniform_insts(k->body);
       for (const Inst& in : k->body) {
         if ((in.kind != InstKind::Load && in.kind != InstKind::Store) || in.buf != b) continue;
         if (!index_is_o(k->body, in.a)) at_o = false;

@@ -20,20 +20,6 @@ namespace {
 using namespace llvm;
 using llvm::Type;  // not sf::Type
 
-// The executor's uniform rule: not per-element, and every operand uniform.
-std::vector<bool> uniform_insts(const std::vector<Inst>& is) {
-  std::vector<bool> u(is.size(), false);
-  for (size_t i = 0; i < is.size(); ++i) {
-    const Inst& in = is[i];
-    bool x = in.kind != InstKind::Index && in.kind != InstKind::Acc && in.kind != InstKind::Store &&
-             in.kind != InstKind::Yield;
-    for (int o : {in.a, in.b, in.c})
-      if (o >= 0 && !u[static_cast<size_t>(o)]) x = false;
-    u[i] = x;
-  }
-  return u;
-}
-
 bool is_fp(DType d) { return d == DType::f32 || d == DType::f64; }
 
 class KernelEmitter {

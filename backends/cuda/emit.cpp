@@ -138,19 +138,6 @@ std::string binary_expr(Op op, DType d, const std::string& a, const std::string&
   }
 }
 
-std::vector<bool> uniform_insts(const std::vector<Inst>& is) {
-  std::vector<bool> u(is.size(), false);
-  for (size_t i = 0; i < is.size(); ++i) {
-    const Inst& in = is[i];
-    bool v = in.kind != InstKind::Index && in.kind != InstKind::Acc && in.kind != InstKind::Store &&
-             in.kind != InstKind::Yield;
-    for (int o : {in.a, in.b, in.c})
-      if (o >= 0 && !u[static_cast<size_t>(o)]) v = false;
-    u[i] = v;
-  }
-  return u;
-}
-
 std::string emit_list(const ListEmitter& e, const std::string& ind) {
   const std::vector<Inst>& is = *e.insts;
   auto v = [&](int i) { return e.prefix + std::to_string(i); };

@@ -37,8 +37,4 @@ std::string emit_list(const ListEmitter& e, const std::string& indent);
 std::string const_literal(DType d, uint64_t bits);
 std::string binary_expr(Op op, DType d, const std::string& a, const std::string& b);
 
-// Instruction i's uniformity as the reference executor defines it: it depends on no per-iteration
-// value (the index, an accumulator) and is no store or yield.
-std::vector<bool> uniform_insts(const std::vector<Inst>& insts);
-
 }  // namespace sf::cuda
