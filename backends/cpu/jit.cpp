@@ -10,17 +10,16 @@
 #include <map>
 #include <mutex>
 
-#include <llvm/Analysis/TargetLibraryInfo.h>
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/ExecutionEngine/Orc/LLJIT.h>
 #include <llvm/IR/LLVMContext.h>
 #include <llvm/IR/Module.h>
-#include <llvm/Passes/PassBuilder.h>
 #include <llvm/Support/TargetSelect.h>
 #include <llvm/Support/raw_ostream.h>
 #include <llvm/Target/TargetMachine.h>
 
+#include "backends/cpu/optimize.h"
 #include "backends/cpu/runtime.h"
 #include "graph/error.h"
 
@@ -50,26 +49,6 @@ T take(Expected<T> v, const char* what) {
 void check(Error e, const char* what) {
   if (e) internal_error("cpu backend: {}: {}", what, message(std::move(e)));
 }
-
-// libmvec's AVX2 variants of the functions LLVM 14's LIBMVEC_X86 table leaves out (expm1, log1p,
-// tanh) and of the ones it maps by their libm names (listed again; duplicates are harmless).
-const VecDesc kExtraVecFuncs[] = {
-    {"expm1", "_ZGVdN4v_expm1", ElementCount::getFixed(4)}, {"expm1f", "_ZGVdN8v_expm1f", ElementCount::getFixed(8)},
-    {"log1p", "_ZGVdN4v_log1p", ElementCount::getFixed(4)}, {"log1pf", "_ZGVdN8v_log1pf", ElementCount::getFixed(8)},
-    {"tanh", "_ZGVdN4v_tanh", ElementCount::getFixed(4)},   {"tanhf", "_ZGVdN8v_tanhf", ElementCount::getFixed(8)},
-    {"exp", "_ZGVdN4v_exp", ElementCount::getFixed(4)},     {"expf", "_ZGVdN8v_expf", ElementCount::getFixed(8)},
-    {"log", "_ZGVdN4v_log", ElementCount::getFixed(4)},     {"logf", "_ZGVdN8v_logf", ElementCount::getFixed(8)},
-    {"sin", "_ZGVdN4v_sin", ElementCount::getFixed(4)},     {"sinf", "_ZGVdN8v_sinf", ElementCount::getFixed(8)},
-    {"cos", "_ZGVdN4v_cos", ElementCount::getFixed(4)},     {"cosf", "_ZGVdN8v_cosf", ElementCount::getFixed(8)},
-    {"llvm.exp.f64", "_ZGVdN4v_exp", ElementCount::getFixed(4)},
-    {"llvm.exp.f32", "_ZGVdN8v_expf", ElementCount::getFixed(8)},
-    {"llvm.log.f64", "_ZGVdN4v_log", ElementCount::getFixed(4)},
-    {"llvm.log.f32", "_ZGVdN8v_logf", ElementCount::getFixed(8)},
-    {"llvm.sin.f64", "_ZGVdN4v_sin", ElementCount::getFixed(4)},
-    {"llvm.sin.f32", "_ZGVdN8v_sinf", ElementCount::getFixed(8)},
-    {"llvm.cos.f64", "_ZGVdN4v_cos", ElementCount::getFixed(4)},
-    {"llvm.cos.f32", "_ZGVdN8v_cosf", ElementCount::getFixed(8)},
-};
 
 class Jit {
  public:
@@ -125,7 +104,7 @@ class Jit {
     m->setDataLayout(tm_->createDataLayout());
     m->setTargetTriple(tm_->getTargetTriple().str());
     auto t_gen = std::chrono::steady_clock::now();
-    optimize(*m);
+    optimize_module(*m, *tm_);
     auto t_opt = std::chrono::steady_clock::now();
     if (keep_ir || std::getenv("SF_CPU_DUMP_IR")) {  // SF_CPU_DUMP_IR=FILE: debugging aid
       raw_string_ostream os(out->ir);
@@ -149,25 +128,6 @@ class Jit {
   }
 
  private:
-  // O3 for the host CPU, with libmvec as the vector math library.
-  void optimize(Module& m) {
-    LoopAnalysisManager lam;
-    FunctionAnalysisManager fam;
-    CGSCCAnalysisManager cgam;
-    ModuleAnalysisManager mam;
-    PassBuilder pb(tm_.get(), PipelineTuningOptions());
-    TargetLibraryInfoImpl tlii(Triple(m.getTargetTriple()));
-    tlii.addVectorizableFunctionsFromVecLib(TargetLibraryInfoImpl::LIBMVEC_X86);
-    tlii.addVectorizableFunctions(kExtraVecFuncs);
-    fam.registerPass([&] { return TargetLibraryAnalysis(tlii); });  // before the defaults
-    pb.registerModuleAnalyses(mam);
-    pb.registerCGSCCAnalyses(cgam);
-    pb.registerFunctionAnalyses(fam);
-    pb.registerLoopAnalyses(lam);
-    pb.crossRegisterProxies(lam, fam, cgam, mam);
-    pb.buildPerModuleDefaultPipeline(OptimizationLevel::O3).run(m, mam);
-  }
-
   std::unique_ptr<TargetMachine> tm_;
   std::unique_ptr<orc::LLJIT> jit_;
   std::mutex mu_;

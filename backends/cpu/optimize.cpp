@@ -1,0 +1,55 @@
+// The optimisation pipeline shared by the JIT and the ahead-of-time object.
+#include "backends/cpu/optimize.h"
+
+#include <llvm/Analysis/TargetLibraryInfo.h>
+#include <llvm/IR/Module.h>
+#include <llvm/Passes/PassBuilder.h>
+#include <llvm/Target/TargetMachine.h>
+
+namespace sf::cpu {
+
+using namespace llvm;
+
+namespace {
+
+// libmvec's AVX2 variants of the functions LLVM 14's LIBMVEC_X86 table leaves out (expm1, log1p,
+// tanh) and of the ones it maps by their libm names (listed again; duplicates are harmless).
+const VecDesc kExtraVecFuncs[] = {
+    {"expm1", "_ZGVdN4v_expm1", ElementCount::getFixed(4)}, {"expm1f", "_ZGVdN8v_expm1f", ElementCount::getFixed(8)},
+    {"log1p", "_ZGVdN4v_log1p", ElementCount::getFixed(4)}, {"log1pf", "_ZGVdN8v_log1pf", ElementCount::getFixed(8)},
+    {"tanh", "_ZGVdN4v_tanh", ElementCount::getFixed(4)},   {"tanhf", "_ZGVdN8v_tanhf", ElementCount::getFixed(8)},
+    {"exp", "_ZGVdN4v_exp", ElementCount::getFixed(4)},     {"expf", "_ZGVdN8v_expf", ElementCount::getFixed(8)},
+    {"log", "_ZGVdN4v_log", ElementCount::getFixed(4)},     {"logf", "_ZGVdN8v_logf", ElementCount::getFixed(8)},
+    {"sin", "_ZGVdN4v_sin", ElementCount::getFixed(4)},     {"sinf", "_ZGVdN8v_sinf", ElementCount::getFixed(8)},
+    {"cos", "_ZGVdN4v_cos", ElementCount::getFixed(4)},     {"cosf", "_ZGVdN8v_cosf", ElementCount::getFixed(8)},
+    {"llvm.exp.f64", "_ZGVdN4v_exp", ElementCount::getFixed(4)},
+    {"llvm.exp.f32", "_ZGVdN8v_expf", ElementCount::getFixed(8)},
+    {"llvm.log.f64", "_ZGVdN4v_log", ElementCount::getFixed(4)},
+    {"llvm.log.f32", "_ZGVdN8v_logf", ElementCount::getFixed(8)},
+    {"llvm.sin.f64", "_ZGVdN4v_sin", ElementCount::getFixed(4)},
+    {"llvm.sin.f32", "_ZGVdN8v_sinf", ElementCount::getFixed(8)},
+    {"llvm.cos.f64", "_ZGVdN4v_cos", ElementCount::getFixed(4)},
+    {"llvm.cos.f32", "_ZGVdN8v_cosf", ElementCount::getFixed(8)},
+};
+
+}  // namespace
+
+void optimize_module(Module& m, TargetMachine& tm) {
+  LoopAnalysisManager lam;
+  FunctionAnalysisManager fam;
+  CGSCCAnalysisManager cgam;
+  ModuleAnalysisManager mam;
+  PassBuilder pb(&tm, PipelineTuningOptions());
+  TargetLibraryInfoImpl tlii(Triple(m.getTargetTriple()));
+  tlii.addVectorizableFunctionsFromVecLib(TargetLibraryInfoImpl::LIBMVEC_X86);
+  tlii.addVectorizableFunctions(kExtraVecFuncs);
+  fam.registerPass([&] { return TargetLibraryAnalysis(tlii); });  // before the defaults
+  pb.registerModuleAnalyses(mam);
+  pb.registerCGSCCAnalyses(cgam);
+  pb.registerFunctionAnalyses(fam);
+  pb.registerLoopAnalyses(lam);
+  pb.crossRegisterProxies(lam, fam, cgam, mam);
+  pb.buildPerModuleDefaultPipeline(OptimizationLevel::O3).run(m, mam);
+}
+
+}  // namespace sf::cpu
