@@ -4,9 +4,11 @@
 
 #include <fmt/format.h>
 
+#include "backends/cpu/aot.h"
 #include "compiler/pipeline.h"
 #include "compiler/stats.h"
 #include "graph/error.h"
+#include "models/model.h"
 #include "tools/cli.h"
 #ifdef SF_HAVE_CUDA
 #include "tools/compile_cuda.h"
@@ -20,18 +22,38 @@ struct CompileArgs {
   TargetOptions target;
   std::string dump_dir, out;
   bool stats = false, fast_math = false, no_singularities = false;
-  // --target cuda: the generated CUDA source and the AOT object.
-  std::string target_backend, emit_cuda, header, scan_strategy;
+  // --target cpu|cuda: the AOT object and its header; the generated CUDA source.
+  std::string target_backend, emit_cuda, header, scan_strategy, cpu;
   bool aot = false;
 };
 
-// The CUDA target's outputs (-o names the object with --aot).
-void compile_target(const CompileArgs& a, const KernelProgram& p) {
-  if (a.target_backend.empty()) {
-    if (!a.emit_cuda.empty() || a.aot) fail("--emit-cuda and --aot need --target cuda");
+// The header's names for a simulation's results and streamed outputs (a plain graph: none).
+cpu::AotNames aot_names(const Target& t) {
+  cpu::AotNames names;
+  names.label = t.label;
+  const Graph& g = t.graph;
+  if (!g.attrs.has("sim.result_rows")) return names;
+  SimInfo info = SimInfo::load(g);
+  names.results.resize(g.results.size());
+  names.results.at(static_cast<size_t>(info.result_initial)) = "initial_row";
+  names.results.at(static_cast<size_t>(info.result_rows)) = "rows";
+  for (const auto& [var, index] : info.final_state) names.results.at(static_cast<size_t>(index)) = "final_" + var;
+  names.streams[info.y_rows] = "rows";
+  if (info.y_spikes >= 0) names.streams[info.y_spikes] = "spikes";
+  return names;
+}
+
+// --aot (cpu, the default target) and the CUDA target's outputs; -o names the object with --aot.
+void compile_target(const CompileArgs& a, const Target& t, const KernelProgram& p) {
+  std::string target = a.target_backend.empty() && a.aot ? "cpu" : a.target_backend;
+  if (target.empty() || target == "cpu") {
+    if (!a.emit_cuda.empty()) fail("--emit-cuda needs --target cuda");
+    if (!a.cpu.empty() && !a.aot) fail("--cpu needs --aot");
+    if (a.aot) cpu::write_aot(p, aot_names(t), cpu::AotOptions{a.out, a.header, a.cpu});
     return;
   }
-  if (a.target_backend != "cuda") fail("unknown --target '{}' (cuda)", a.target_backend);
+  if (target != "cuda") fail("unknown --target '{}' (cpu, cuda)", target);
+  if (!a.cpu.empty()) fail("--cpu is for --target cpu");
 #ifdef SF_HAVE_CUDA
   CudaCompileOptions o;
   o.emit_cuda = a.emit_cuda, o.aot = a.aot, o.object = a.aot ? a.out : "", o.header = a.header;
@@ -49,7 +71,7 @@ void compile(const CompileArgs& a) {
   options.fast_math = a.fast_math;
   options.rewrite_singularities = !a.no_singularities;
   CompileResult r = compile_graph(t.graph, options, a.dump_dir);
-  compile_target(a, r.program);
+  compile_target(a, t, r.program);
   if (!a.out.empty() && !a.aot) write_text(a.out, print_program(r.program));
   ProgramStats ps = program_stats(r.program);
   if (!a.stats) {
@@ -83,11 +105,15 @@ Command add_compile_command(CLI::App& app) {
   cmd->add_option("-o,--output", a->out, "Write the kernel program's text here (- for stdout)")->type_name("FILE");
   cmd->add_flag("--stats", a->stats, "Print compile time, per-pass changes and times, kernel counts and peak memory");
   cmd->add_flag("--fast-math", a->fast_math, "Allow value-changing algebraic rewrites");
-  cmd->add_option("--target", a->target_backend, "Also generate code for a backend: cuda")->type_name("cuda");
+  cmd->add_option("--target", a->target_backend, "The backend --aot and --emit-cuda are for (default cpu)")
+      ->type_name("cpu|cuda");
   cmd->add_option("--emit-cuda", a->emit_cuda, "--target cuda: write the generated CUDA C++ source here")
       ->type_name("FILE.cu");
   cmd->add_flag("--aot", a->aot,
-                "--target cuda: write an object (-o NAME.o) holding the PTX and a C loader, declared in --header");
+                "Write an object (-o NAME.o) and a C header (--header): for the cpu target the whole program "
+                "behind `int NAME_run(...)`; for --target cuda the PTX and a loader");
+  cmd->add_option("--cpu", a->cpu, "--aot for the cpu target: the CPU to generate code for (default: this machine's)")
+      ->type_name("NAME");
   cmd->add_option("--header", a->header, "--aot: the C header to write (default NAME.h beside the object)")
       ->type_name("NAME.h");
   cmd->add_option("--scan-strategy", a->scan_strategy,

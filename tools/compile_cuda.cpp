@@ -14,14 +14,13 @@
 
 #ifdef SF_HAVE_CUDA  // (builds without the CUDA toolkit have no CUDA target)
 #include <cctype>
-#include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
 #include <fmt/format.h>
 
 #include "backends/cuda/codegen.h"
+#include "backends/host_cc.h"
 #include "backends/cuda/nvrtc.h"
 #include "graph/error.h"
 #include "tools/cli.h"
@@ -76,19 +75,15 @@ void write_aot(const KernelProgram& p, const cuda::CudaCode& code, const CudaCom
   write_text(header, header_text(n));
   std::filesystem::path src = std::filesystem::path(o.object).replace_extension(".aot.c");
   write_text(src.string(), c_source(n, m.image, code));
-  const char* cc = std::getenv("CC");
   std::string hdir = std::filesystem::absolute(header).parent_path().string();
-  std::string cmd = fmt::format("{} -c -O1 -fPIC -I'{}' '{}' -o '{}' 2>&1", cc && *cc ? cc : "cc", hdir, src.string(), o.object);
-  std::string out;
-  int status = -1;
-  if (FILE* f = popen(cmd.c_str(), "r")) {
-    char buf[1024];
-    while (size_t k = fread(buf, 1, sizeof buf, f)) out.append(buf, k);
-    status = pclose(f);
-  }
   std::error_code ec;
+  try {
+    run_host_cc({"-c", "-O1", "-fPIC", "-I" + hdir, src.string(), "-o", o.object}, "the AOT object");
+  } catch (...) {
+    std::filesystem::remove(src, ec);
+    throw;
+  }
   std::filesystem::remove(src, ec);
-  if (status != 0) fail("the host C compiler failed on the AOT object ({}): {}", cmd, out);
 }
 
 }  // namespace

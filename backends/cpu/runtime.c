@@ -1,68 +1,62 @@
-// Event buffers of time-inside-elements scans (see runtime.h). Plain C style on purpose: malloc,
-// realloc and qsort only, so the same code can go into an ahead-of-time object.
+/* Event buffers of time-inside-elements scans (see runtime.h). C, with malloc, realloc and qsort
+ * only: the same text is compiled into every ahead-of-time object (backends/cpu/aot.cpp). */
 #include "backends/cpu/runtime.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-namespace {
-
-struct Pair {
+typedef struct Pair {
   int64_t index, step;
-};
+} Pair;
 
-struct Vec {
+typedef struct Vec {
   Pair* data;
   int64_t size, cap;
-};
+} Vec;
 
-void push(Vec* v, Pair p) {
+static void push(Vec* v, Pair p) {
   if (v->size == v->cap) {
     int64_t cap = v->cap ? 2 * v->cap : 256;
-    Pair* d = static_cast<Pair*>(realloc(v->data, static_cast<size_t>(cap) * sizeof(Pair)));
+    Pair* d = (Pair*)realloc(v->data, (size_t)cap * sizeof(Pair));
     if (!d) abort();
     v->data = d, v->cap = cap;
   }
   v->data[v->size++] = p;
 }
 
-struct Slot {
+typedef struct Slot {
   Vec* threads;     // per thread, this time block's events
   Vec merged;       // in step order, ties by index
   int64_t cursor;   // next merged event to hand on
   int64_t filled;   // events in the callback chunk
   int64_t sent;     // events so far
-};
+} Slot;
 
-struct Runtime {
+typedef struct Runtime {
   int32_t slots, threads;
   Slot* slot;
-};
+} Runtime;
 
-Runtime* rt(sf_cpu_args* a) { return static_cast<Runtime*>(a->rt); }
+static Runtime* rt(sf_cpu_args* a) { return (Runtime*)a->rt; }
 
-int by_step_then_index(const void* x, const void* y) {
-  const Pair *p = static_cast<const Pair*>(x), *q = static_cast<const Pair*>(y);
+static int by_step_then_index(const void* x, const void* y) {
+  const Pair *p = (const Pair*)x, *q = (const Pair*)y;
   if (p->step != q->step) return p->step < q->step ? -1 : 1;
   return p->index < q->index ? -1 : p->index > q->index ? 1 : 0;
 }
 
-void flush(sf_cpu_args* a, int32_t s, Slot* sl) {
+static void flush(sf_cpu_args* a, int32_t s, Slot* sl) {
   if (sl->filled == 0) return;
-  a->events(a->ctx, s, static_cast<const int64_t*>(a->sink_chunks[s]), sl->filled);
+  a->events(a->ctx, s, (const int64_t*)a->sink_chunks[s], sl->filled);
   sl->filled = 0;
 }
 
-}  // namespace
-
-extern "C" {
-
 void sf_cpu_rt_begin(sf_cpu_args* a, int32_t slots, int32_t threads) {
-  auto* r = static_cast<Runtime*>(calloc(1, sizeof(Runtime)));
+  Runtime* r = (Runtime*)calloc(1, sizeof(Runtime));
   if (!r) abort();
   r->slots = slots, r->threads = threads;
-  r->slot = static_cast<Slot*>(calloc(static_cast<size_t>(slots > 0 ? slots : 1), sizeof(Slot)));
-  for (int32_t s = 0; s < slots; ++s) r->slot[s].threads = static_cast<Vec*>(calloc(static_cast<size_t>(threads), sizeof(Vec)));
+  r->slot = (Slot*)calloc((size_t)(slots > 0 ? slots : 1), sizeof(Slot));
+  for (int32_t s = 0; s < slots; ++s) r->slot[s].threads = (Vec*)calloc((size_t)threads, sizeof(Vec));
   a->rt = r;
 }
 
@@ -75,11 +69,12 @@ void sf_cpu_rt_end(sf_cpu_args* a) {
   }
   free(r->slot);
   free(r);
-  a->rt = nullptr;
+  a->rt = NULL;
 }
 
 void sf_cpu_event_push(sf_cpu_args* a, int32_t slot, int32_t thread, int64_t index, int64_t step) {
-  push(&rt(a)->slot[slot].threads[thread], Pair{index, step});
+  Pair p = {index, step};
+  push(&rt(a)->slot[slot].threads[thread], p);
 }
 
 void sf_cpu_event_merge(sf_cpu_args* a, int32_t slot) {
@@ -93,12 +88,12 @@ void sf_cpu_event_merge(sf_cpu_args* a, int32_t slot) {
     v->size = 0;
   }
   if (sl->merged.size > 1)
-    qsort(sl->merged.data, static_cast<size_t>(sl->merged.size), sizeof(Pair), by_step_then_index);
+    qsort(sl->merged.data, (size_t)sl->merged.size, sizeof(Pair), by_step_then_index);
 }
 
 void sf_cpu_event_emit(sf_cpu_args* a, int32_t slot, int64_t step) {
   Slot* sl = &rt(a)->slot[slot];
-  auto* chunk = static_cast<int64_t*>(a->sink_chunks[slot]);
+  int64_t* chunk = (int64_t*)a->sink_chunks[slot];
   while (sl->cursor < sl->merged.size && sl->merged.data[sl->cursor].step == step) {
     Pair p = sl->merged.data[sl->cursor++];
     chunk[2 * sl->filled] = p.index;
@@ -113,5 +108,3 @@ int64_t sf_cpu_event_finish(sf_cpu_args* a, int32_t slot) {
   flush(a, slot, sl);
   return sl->sent;
 }
-
-}  // extern "C"

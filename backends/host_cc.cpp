@@ -1,0 +1,32 @@
+#include "backends/host_cc.h"
+
+#include <cstdio>
+#include <cstdlib>
+
+#include "graph/error.h"
+
+namespace sf {
+
+namespace {
+std::string shell_quote(const std::string& s) {
+  std::string q = "'";
+  for (char c : s) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+}  // namespace
+
+void run_host_cc(const std::vector<std::string>& args, const std::string& what) {
+  const char* cc = std::getenv("CC");
+  std::string cmd = cc && *cc ? cc : "cc";  // $CC may carry flags of its own: not quoted
+  for (const std::string& a : args) cmd += " " + shell_quote(a);
+  std::string out;
+  int status = -1;
+  if (FILE* f = popen((cmd + " 2>&1").c_str(), "r")) {
+    char buf[1024];
+    while (size_t k = std::fread(buf, 1, sizeof buf, f)) out.append(buf, k);
+    status = pclose(f);
+  }
+  if (status != 0) fail("the host C compiler failed on {} ({}): {}", what, cmd, out.empty() ? "no output" : out);
+}
+
+}  // namespace sf

@@ -1,0 +1,225 @@
+// Ahead-of-time objects (backends/cpu/aot.*): built here, linked by the host C compiler into
+// plain C programs (examples/aot/hh_squid.c, tests/aot/driver.c), run, and compared with the JIT.
+//
+// Tolerance: none. The object is the JIT's module compiled by the same pipeline for the same CPU,
+// so results, streamed rows and the sequence of callbacks must be identical to the JIT's, bit for
+// bit; errors must carry the JIT's messages.
+#include <doctest/doctest.h>
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "backends/backend.h"
+#include "backends/cpu/aot.h"
+#include "backends/host_cc.h"
+#include "compiler/lower.h"
+#include "compiler/pipeline.h"
+#include "graph/builder.h"
+#include "graph/error.h"
+#include "graph/npy.h"
+#include "models/model.h"
+#include "sample_graphs.h"
+
+using namespace sf;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::pair<int, std::string> shell(const std::string& cmd) {
+  std::string out;
+  FILE* f = popen((cmd + " 2>&1").c_str(), "r");
+  if (!f) return {-1, "popen failed"};
+  char buf[4096];
+  while (size_t n = std::fread(buf, 1, sizeof buf, f)) out.append(buf, n);
+  return {pclose(f), out};
+}
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(f), {});
+}
+
+fs::path fresh_dir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("sf_aot_test_" + std::to_string(getpid())) / name;
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+// What the JIT does with the sink, in tests/aot/driver.c's log format.
+struct LogSink : RecordSink {
+  std::string log;
+  std::map<int64_t, std::string> rows_of;  // per output y: the rows' bytes, in order
+  void rows(NodeId, int64_t y, const Tensor& chunk, int64_t first_row) override {
+    log += fmt::format("rows {} {} {}\n", y, first_row, chunk.shape()[0]);
+    rows_of[y].append(static_cast<const char*>(chunk.raw()), static_cast<size_t>(chunk.bytes()));
+  }
+  void events(NodeId, int64_t y, const std::vector<Event>& ev) override {
+    log += fmt::format("events {}", y);
+    for (const Event& e : ev) log += fmt::format(" {}:{}", e.index, e.step);
+    log += "\n";
+  }
+  void progress(NodeId, int64_t step, int64_t length) override { log += fmt::format("progress {}/{}\n", step, length); }
+};
+
+struct AotRun {
+  int code = -1;
+  std::string message, log;
+  std::vector<std::string> results;     // bytes
+  std::map<int64_t, std::string> rows;  // per output y
+};
+
+// Writes NAME.o for `p`, links tests/aot/driver.c against it and runs it.
+AotRun run_aot(const KernelProgram& p, const std::string& name, const std::map<std::string, Tensor>& inputs,
+               int threads, int64_t chunk_rows, int64_t event_chunk) {
+  fs::path d = fresh_dir(name);
+  cpu::write_aot(p, cpu::AotNames{name, {}, {}}, cpu::AotOptions{(d / (name + ".o")).string(), "", ""});
+  run_host_cc({"-std=c11", "-O1", "-DPREFIX=" + name, "-include", (d / (name + ".h")).string(),
+               std::string(SF_SOURCE_DIR) + "/tests/aot/driver.c", (d / (name + ".o")).string(), "-fopenmp", "-lmvec",
+               "-lm", "-lopenblas", "-o", (d / "driver").string()},
+              "the AOT test driver");
+  for (size_t i = 0; i < p.inputs.size(); ++i) {
+    auto it = inputs.find(p.buffers[static_cast<size_t>(p.inputs[i])].input);
+    if (it == inputs.end()) continue;
+    std::ofstream f(d / fmt::format("in{}.bin", i), std::ios::binary);
+    f.write(static_cast<const char*>(it->second.raw()), it->second.bytes());
+  }
+  auto [rc, out] = shell(fmt::format("{} {} {} {} {}", (d / "driver").string(), d.string(), threads, chunk_rows, event_chunk));
+  REQUIRE_MESSAGE(rc == 0, out);
+  AotRun r;
+  std::istringstream code(slurp(d / "code.txt"));
+  code >> r.code;
+  code.get();
+  std::getline(code, r.message, '\0');
+  r.log = slurp(d / "log.txt");
+  for (size_t i = 0; i < p.results.size(); ++i) r.results.push_back(slurp(d / fmt::format("r{}.bin", i)));
+  for (const auto& e : fs::directory_iterator(d)) {
+    std::string f = e.path().filename().string();
+    if (f.size() > 5 && f[0] == 's' && f.substr(f.size() - 4) == ".bin") r.rows[std::stoll(f.substr(1))] = slurp(e.path());
+  }
+  return r;
+}
+
+// The streams' files are numbered by slot; the JIT's rows by output y. The header's stream info maps
+// one to the other, and for these programs (one top-level scan) slot order is y order.
+void check_same(const KernelProgram& p, const std::string& name, const std::map<std::string, Tensor>& inputs,
+                int threads, int64_t chunk_rows, int64_t event_chunk) {
+  CAPTURE(name);
+  CAPTURE(threads);
+  CAPTURE(chunk_rows);
+  LogSink sink;
+  RunOptions o;
+  o.sink = &sink, o.chunk_rows = chunk_rows, o.event_chunk = event_chunk;
+  BackendOptions bo;
+  bo.threads = threads;
+  std::vector<Tensor> want = make_executable("cpu", p, bo)->run(inputs, o);
+  AotRun got = run_aot(p, name, inputs, threads, chunk_rows, event_chunk);
+  CHECK(got.code == 0);
+  CHECK(got.message == "");
+  REQUIRE(got.results.size() == want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    CAPTURE(i);
+    CHECK(got.results[i] == std::string(static_cast<const char*>(want[i].raw()), static_cast<size_t>(want[i].bytes())));
+  }
+  CHECK(got.log == sink.log);
+  std::vector<std::string> want_rows, got_rows;
+  for (auto& [y, bytes] : sink.rows_of) want_rows.push_back(bytes);
+  for (auto& [slot, bytes] : got.rows) got_rows.push_back(bytes);
+  CHECK(got_rows == want_rows);
+}
+
+Graph model_graph(const std::string& name, int64_t size, double t_end) {
+  RunConfig cfg;
+  if (size > 0) cfg.size = size;
+  cfg.t_end = t_end;
+  cfg.stream = true;
+  return find_model(name).build(cfg);
+}
+
+}  // namespace
+
+TEST_CASE("aot: objects run models exactly as the JIT does (results, streamed rows, events, progress)") {
+  KernelProgram squid = compile_graph(model_graph("hh-squid", 300, 20)).program;  // elementwise, interchanged
+  check_same(squid, "squid", {}, 1, 256, 4096);
+  check_same(squid, "squid", {}, 2, 7, 3);
+  KernelProgram net3 = compile_graph(model_graph("net3", 0, 50)).program;  // coupled: synapses
+  check_same(net3, "net3", {}, 2, 64, 5);
+  KernelProgram lorenz = compile_graph(model_graph("lorenz", 0, 5)).program;
+  check_same(lorenz, "lorenz", {}, 1, 1, 1);
+  // Inputs given (not defaults), stacked rows and events; nested scans.
+  KernelProgram neuron = compile_graph(test::neuron()).program;
+  check_same(neuron, "neuron", {{"I", Tensor::from(DType::f64, {2}, std::vector<double>{20, 5})}}, 2, 3, 2);
+  KernelProgram nested = compile_graph(test::nested_scans(3)).program;
+  check_same(nested, "nested", {{"x", Tensor::from(DType::f64, {}, std::vector<double>{0.5})}}, 2, 256, 4096);
+}
+
+TEST_CASE("aot: run-time errors and missing inputs come back as codes with the JIT's messages") {
+  Builder s;
+  Value src = s.input("src", DType::f64, {3});
+  Value idx = s.input("idx", DType::i64, {3});
+  KernelProgram sp = lower(s.build({scatter_add(src, idx, 2)}));
+  std::map<std::string, Tensor> bad = {{"src", Tensor::from(DType::f64, {3}, std::vector<double>{1, 2, 3})},
+                                       {"idx", Tensor::from(DType::i64, {3}, std::vector<double>{0, 2, 1})}};
+  std::string jit_error;
+  try {
+    make_executable("cpu", sp, {})->run(bad, {});
+  } catch (const Error& e) {
+    jit_error = e.what();
+  }
+  REQUIRE(jit_error.find("out of range") != std::string::npos);
+  AotRun r = run_aot(sp, "scatter", bad, 2, 256, 4096);
+  CHECK(r.code == 1);  // SF_AOT_INDEX_ERROR
+  CHECK(r.message == jit_error);
+
+  AotRun missing = run_aot(sp, "scatter_missing", {{"src", bad.at("src")}}, 1, 256, 4096);
+  CHECK(missing.code == 3);  // SF_AOT_MISSING_INPUT
+  CHECK(missing.message == "input 'idx' was not given (it has no default)");
+}
+
+TEST_CASE("aot: the example program, linked without LLVM, runs hh-squid as `scanflow run` does") {
+  fs::path d = fresh_dir("example");
+  std::string bin = SF_SCANFLOW_BIN;
+  auto [rc, out] = shell(bin + " compile hh-squid --aot -o " + (d / "hh_squid.o").string());
+  REQUIRE_MESSAGE(rc == 0, out);
+  run_host_cc({"-O2", "-I" + d.string(), std::string(SF_SOURCE_DIR) + "/examples/aot/hh_squid.c",
+               (d / "hh_squid.o").string(), "-fopenmp", "-lmvec", "-lm", "-o", (d / "hh_squid").string()},
+              "examples/aot/hh_squid.c");
+  auto [needed_rc, needed] = shell("readelf -d " + (d / "hh_squid").string());
+  REQUIRE(needed_rc == 0);
+  CHECK(needed.find("LLVM") == std::string::npos);
+  CHECK(needed.find("libgomp") != std::string::npos);
+
+  auto [run_rc, printed] = shell((d / "hh_squid").string() + " 2");
+  REQUIRE_MESSAGE(run_rc == 0, printed);
+  auto [jit_rc, jit] = shell(bin + " run hh-squid --out " + (d / "rows.npy").string() + " --spikes " + (d / "spikes.csv").string());
+  REQUIRE_MESSAGE(jit_rc == 0, jit);
+  Tensor rows = read_npy((d / "rows.npy").string());  // [10001, 5000], row k = the state after k steps
+  REQUIRE(rows.shape() == Shape{10001, 5000});
+  const double* v = static_cast<const double*>(rows.raw());
+  std::string want;
+  for (int k = 1000; k <= 10000; k += 1000) want += fmt::format("t {:5.1f} ms  V[0] {:.17g}\n", k * 0.01, v[k * 5000]);
+  std::string csv = slurp(d / "spikes.csv");  // a header line, then one line per spike
+  want += fmt::format("spikes: {}\n", std::count(csv.begin(), csv.end(), '\n') - 1);
+  for (int i : {0, 500, 999}) want += fmt::format("final V[{}]: {:.17g}\n", i, v[10000 * 5000 + i]);
+  CHECK(printed == want);
+}
+
+TEST_CASE("aot: bad requests are errors") {
+  KernelProgram p = compile_graph(model_graph("lorenz", 0, 1)).program;
+  fs::path d = fresh_dir("bad");
+  CHECK_THROWS_WITH_AS(cpu::write_aot(p, {}, cpu::AotOptions{"", "", ""}), "--aot needs -o NAME.o", Error);
+  CHECK_THROWS_WITH_AS(cpu::write_aot(p, {}, cpu::AotOptions{(d / "x.o").string(), "", "no-such-cpu"}),
+                       "--cpu no-such-cpu: not a CPU LLVM knows", Error);
+  std::string bin = SF_SCANFLOW_BIN;
+  auto [rc, out] = shell(bin + " compile lorenz --cpu x86-64-v3 -o " + (d / "x.txt").string());
+  CHECK(rc != 0);
+  CHECK(out.find("--cpu needs --aot") != std::string::npos);
+  // A named CPU: an object for another machine of the family still builds and runs here.
+  auto [rc2, out2] = shell(bin + " compile lorenz --aot --cpu x86-64 -o " + (d / "generic.o").string());
+  CHECK_MESSAGE(rc2 == 0, out2);
+}
