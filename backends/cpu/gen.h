@@ -67,6 +67,8 @@ class Gen {
   // blocks of an interchanged scan), not only in iteration 0.
   llvm::Function* kernel_function(const Kernel& k, bool* serial, bool once_per_call = false);
   std::vector<int> kernel_buffers(const Kernel& k) const;
+  bool same_place(int a, int b) const;
+  int param_index(int b, const std::vector<int>& bufs) const;  // the parameter holding buffer b
   void call_kernel(const Kernel& k, llvm::Value* begin, llvm::Value* end, bool once_per_call = false);
   void set_rows(const ScanRegion& r, llvm::Value* k);
   llvm::FunctionCallee runtime(const char* name);  // a helper of backends/cpu/runtime.h

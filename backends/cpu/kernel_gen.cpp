@@ -29,7 +29,8 @@ class KernelEmitter {
     auto arg = f->arg_begin();
     begin_ = &*arg++;
     end_ = &*arg++;
-    for (int b : bufs) param_[b] = &*arg++;
+    for (size_t i = 0; i < bufs.size(); ++i) params_.push_back(&*arg++);
+    bufs_ = bufs;
     args_ = &*arg;
   }
 
@@ -42,7 +43,7 @@ class KernelEmitter {
     IRBuilderBase::InsertPointGuard guard(B);
     if (Instruction* t = entry_->getTerminator()) B.SetInsertPoint(t);
     else B.SetInsertPoint(entry_);
-    Value* p = B.CreateBitCast(param_.at(buf), PointerType::getUnqual(g_.mem_type(g_.P.buffers[static_cast<size_t>(buf)].dtype)));
+    Value* p = B.CreateBitCast(params_[static_cast<size_t>(g_.param_index(buf, bufs_))], PointerType::getUnqual(g_.mem_type(g_.P.buffers[static_cast<size_t>(buf)].dtype)));
     typed_[buf] = p;
     return p;
   }
@@ -67,7 +68,9 @@ class KernelEmitter {
   Function* f_;
   bool once_per_call_;
   Value *begin_ = nullptr, *end_ = nullptr, *args_ = nullptr;
-  std::map<int, Value*> param_, typed_;
+  std::map<int, Value*> typed_;
+  std::vector<Value*> params_;
+  std::vector<int> bufs_;
   BasicBlock* entry_ = nullptr;
   std::vector<Value*> body_v_, inner_v_;
   std::vector<bool> body_u_;
@@ -418,10 +421,30 @@ void KernelEmitter::emit() {
 
 }  // namespace
 
+// Two buffers the memory plan put at the same fixed place (the same bytes at every step; not a
+// double-buffered carry, not a row view): the kernel gets one pointer for both. An in-place update
+// (load a[o], store b[o] with b at a's place) then has one base, which LLVM sees is safe to
+// vectorise; two parameters could only be left without `noalias`, and the loop scalar.
+bool Gen::same_place(int a, int b) const {
+  if (a == b) return true;
+  auto fixed = [&](int x) {
+    return partner[static_cast<size_t>(x)] < 0 && ranges[static_cast<size_t>(x)].size() == 1 &&
+           P.buffers[static_cast<size_t>(x)].role != BufferRole::Row;
+  };
+  return fixed(a) && fixed(b) && ranges[static_cast<size_t>(a)][0] == ranges[static_cast<size_t>(b)][0];
+}
+
+int Gen::param_index(int b, const std::vector<int>& bufs) const {
+  for (size_t i = 0; i < bufs.size(); ++i)
+    if (same_place(bufs[i], b)) return static_cast<int>(i);
+  internal_error("cpu codegen: buffer b{} is not a kernel parameter", b);
+}
+
+// The kernel's pointer parameters: one per place (see same_place), in first-use order.
 std::vector<int> Gen::kernel_buffers(const Kernel& k) const {
   std::vector<int> bufs;
   auto add = [&](int b) {
-    if (b >= 0 && std::find(bufs.begin(), bufs.end(), b) == bufs.end()) bufs.push_back(b);
+    if (b >= 0 && std::none_of(bufs.begin(), bufs.end(), [&](int c) { return same_place(c, b); })) bufs.push_back(b);
   };
   for (const auto* l : {&k.body, &k.inner})
     for (const Inst& in : *l)
