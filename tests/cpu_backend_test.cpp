@@ -130,21 +130,7 @@ TEST_CASE("cpu: recording modes make the executor's sink calls, threads 1 and 2"
   CHECK(no_sink.find("needs a sink") != std::string::npos);
 
   // every = K, an unrecorded tail, and a stacked output of a nested scan.
-  Builder b;
-  Value x = b.input("x", f64, {3});
-  ScanOptions opts;
-  opts.every = 3;
-  opts.record = {RecordMode::Stack, RecordMode::Sink};
-  auto r = b.scan(
-      10, {x}, {},
-      [&](Builder& body, const std::vector<Value>& c, const std::vector<Value>&) {
-        auto inner = body.scan(4, {c[0]}, {}, [&](Builder&, const std::vector<Value>& c2, const std::vector<Value>&) {
-          return ScanStep{{c2[0] * 1.5 - 0.25}, {c2[0]}};
-        });
-        return ScanStep{{inner.carry[0] * 0.5}, {inner.ys[0], c[0]}};
-      },
-      opts);
-  Graph h = b.build({r.carry[0], r.ys[0], r.ys[1]});
+  Graph h = test::strided_nested_scan();
   for (int threads : {1, 2}) CHECK(versus_executor(lower(h), threads, {{"x", T(f64, {3}, {1, -2, 0.5})}}, 2) == "");
 }
 
