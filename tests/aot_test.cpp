@@ -6,8 +6,6 @@
 // bit; errors must carry the JIT's messages.
 #include <doctest/doctest.h>
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <cstdio>
 #include <filesystem>
@@ -23,33 +21,14 @@
 #include "graph/error.h"
 #include "graph/npy.h"
 #include "models/model.h"
+#include "files.h"
 #include "sample_graphs.h"
+#include "shell.h"
 
 using namespace sf;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::pair<int, std::string> shell(const std::string& cmd) {
-  std::string out;
-  FILE* f = popen((cmd + " 2>&1").c_str(), "r");
-  if (!f) return {-1, "popen failed"};
-  char buf[4096];
-  while (size_t n = std::fread(buf, 1, sizeof buf, f)) out.append(buf, n);
-  return {pclose(f), out};
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-fs::path fresh_dir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("sf_aot_test_" + std::to_string(getpid())) / name;
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
-}
 
 // What the JIT does with the sink, in tests/aot/driver.c's log format.
 struct LogSink : RecordSink {
@@ -77,7 +56,8 @@ struct AotRun {
 // Writes NAME.o for `p`, links tests/aot/driver.c against it and runs it.
 AotRun run_aot(const KernelProgram& p, const std::string& name, const std::map<std::string, Tensor>& inputs,
                int threads, int64_t chunk_rows, int64_t event_chunk) {
-  fs::path d = fresh_dir(name);
+  test::TempDir dir;
+  fs::path d = dir.path;
   cpu::write_aot(p, cpu::AotNames{name, {}, {}}, cpu::AotOptions{(d / (name + ".o")).string(), "", ""});
   run_host_cc({"-std=c11", "-O1", "-DPREFIX=" + name, "-include", (d / (name + ".h")).string(),
                std::string(SF_SOURCE_DIR) + "/tests/aot/driver.c", (d / (name + ".o")).string(), "-fopenmp", "-lmvec",
@@ -89,18 +69,18 @@ AotRun run_aot(const KernelProgram& p, const std::string& name, const std::map<s
     std::ofstream f(d / fmt::format("in{}.bin", i), std::ios::binary);
     f.write(static_cast<const char*>(it->second.raw()), it->second.bytes());
   }
-  auto [rc, out] = shell(fmt::format("{} {} {} {} {}", (d / "driver").string(), d.string(), threads, chunk_rows, event_chunk));
-  REQUIRE_MESSAGE(rc == 0, out);
+  test::ShellRun run = test::shell(fmt::format("{} {} {} {} {} 2>&1", (d / "driver").string(), d.string(), threads, chunk_rows, event_chunk));
+  REQUIRE_MESSAGE(run.code == 0, run.out);
   AotRun r;
-  std::istringstream code(slurp(d / "code.txt"));
+  std::istringstream code(test::read_file(d / "code.txt"));
   code >> r.code;
   code.get();
   std::getline(code, r.message, '\0');
-  r.log = slurp(d / "log.txt");
-  for (size_t i = 0; i < p.results.size(); ++i) r.results.push_back(slurp(d / fmt::format("r{}.bin", i)));
+  r.log = test::read_file(d / "log.txt");
+  for (size_t i = 0; i < p.results.size(); ++i) r.results.push_back(test::read_file(d / fmt::format("r{}.bin", i)));
   for (const auto& e : fs::directory_iterator(d)) {
     std::string f = e.path().filename().string();
-    if (f.size() > 5 && f[0] == 's' && f.substr(f.size() - 4) == ".bin") r.rows[std::stoll(f.substr(1))] = slurp(e.path());
+    if (f.size() > 5 && f[0] == 's' && f.substr(f.size() - 4) == ".bin") r.rows[std::stoll(f.substr(1))] = test::read_file(e.path());
   }
   return r;
 }
@@ -182,28 +162,31 @@ TEST_CASE("aot: run-time errors and missing inputs come back as codes with the J
 }
 
 TEST_CASE("aot: the example program, linked without LLVM, runs hh-squid as `scanflow run` does") {
-  fs::path d = fresh_dir("example");
+  test::TempDir dir;
+  fs::path d = dir.path;
   std::string bin = SF_SCANFLOW_BIN;
-  auto [rc, out] = shell(bin + " compile hh-squid --aot -o " + (d / "hh_squid.o").string());
-  REQUIRE_MESSAGE(rc == 0, out);
+  test::ShellRun aot = test::shell(bin + " compile hh-squid --aot -o " + (d / "hh_squid.o").string() + " 2>&1");
+  REQUIRE_MESSAGE(aot.code == 0, aot.out);
   run_host_cc({"-O2", "-I" + d.string(), std::string(SF_SOURCE_DIR) + "/examples/aot/hh_squid.c",
                (d / "hh_squid.o").string(), "-fopenmp", "-lmvec", "-lm", "-o", (d / "hh_squid").string()},
               "examples/aot/hh_squid.c");
-  auto [needed_rc, needed] = shell("readelf -d " + (d / "hh_squid").string());
-  REQUIRE(needed_rc == 0);
-  CHECK(needed.find("LLVM") == std::string::npos);
-  CHECK(needed.find("libgomp") != std::string::npos);
+  test::ShellRun needed = test::shell("readelf -d " + (d / "hh_squid").string());  // the libraries it needs
+  REQUIRE(needed.code == 0);
+  CHECK(needed.out.find("LLVM") == std::string::npos);
+  CHECK(needed.out.find("libgomp") != std::string::npos);
 
-  auto [run_rc, printed] = shell((d / "hh_squid").string() + " 2");
-  REQUIRE_MESSAGE(run_rc == 0, printed);
-  auto [jit_rc, jit] = shell(bin + " run hh-squid --out " + (d / "rows.npy").string() + " --spikes " + (d / "spikes.csv").string());
-  REQUIRE_MESSAGE(jit_rc == 0, jit);
+  test::ShellRun example = test::shell((d / "hh_squid").string() + " 2");
+  REQUIRE_MESSAGE(example.code == 0, example.err);
+  const std::string& printed = example.out;
+  test::ShellRun jit = test::shell(bin + " run hh-squid --out " + (d / "rows.npy").string() + " --spikes " +
+                                   (d / "spikes.csv").string() + " 2>&1");
+  REQUIRE_MESSAGE(jit.code == 0, jit.out);
   Tensor rows = read_npy((d / "rows.npy").string());  // [10001, 5000], row k = the state after k steps
   REQUIRE(rows.shape() == Shape{10001, 5000});
   const double* v = static_cast<const double*>(rows.raw());
   std::string want;
   for (int k = 1000; k <= 10000; k += 1000) want += fmt::format("t {:5.1f} ms  V[0] {:.17g}\n", k * 0.01, v[k * 5000]);
-  std::string csv = slurp(d / "spikes.csv");  // a header line, then one line per spike
+  std::string csv = test::read_file(d / "spikes.csv");  // a header line, then one line per spike
   want += fmt::format("spikes: {}\n", std::count(csv.begin(), csv.end(), '\n') - 1);
   for (int i : {0, 500, 999}) want += fmt::format("final V[{}]: {:.17g}\n", i, v[10000 * 5000 + i]);
   CHECK(printed == want);
@@ -211,15 +194,16 @@ TEST_CASE("aot: the example program, linked without LLVM, runs hh-squid as `scan
 
 TEST_CASE("aot: bad requests are errors") {
   KernelProgram p = compile_graph(model_graph("lorenz", 0, 1)).program;
-  fs::path d = fresh_dir("bad");
+  test::TempDir dir;
+  fs::path d = dir.path;
   CHECK_THROWS_WITH_AS(cpu::write_aot(p, {}, cpu::AotOptions{"", "", ""}), "--aot needs -o NAME.o", Error);
   CHECK_THROWS_WITH_AS(cpu::write_aot(p, {}, cpu::AotOptions{(d / "x.o").string(), "", "no-such-cpu"}),
                        "--cpu no-such-cpu: not a CPU LLVM knows", Error);
   std::string bin = SF_SCANFLOW_BIN;
-  auto [rc, out] = shell(bin + " compile lorenz --cpu x86-64-v3 -o " + (d / "x.txt").string());
-  CHECK(rc != 0);
-  CHECK(out.find("--cpu needs --aot") != std::string::npos);
+  test::ShellRun r = test::shell(bin + " compile lorenz --cpu x86-64-v3 -o " + (d / "x.txt").string() + " 2>&1");
+  CHECK(r.code == 1);
+  CHECK(r.out.find("--cpu needs --aot") != std::string::npos);
   // A named CPU: an object for another machine of the family still builds and runs here.
-  auto [rc2, out2] = shell(bin + " compile lorenz --aot --cpu x86-64 -o " + (d / "generic.o").string());
-  CHECK_MESSAGE(rc2 == 0, out2);
+  test::ShellRun generic = test::shell(bin + " compile lorenz --aot --cpu x86-64 -o " + (d / "generic.o").string() + " 2>&1");
+  CHECK_MESSAGE(generic.code == 0, generic.out);
 }

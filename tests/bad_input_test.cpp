@@ -5,8 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
-#include <sstream>
 
+#include "files.h"
 #include "graph/error.h"
 #include "graph/text.h"
 #include "sample_graphs.h"
@@ -15,13 +15,6 @@ using namespace sf;
 using namespace sf::test;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
 
 // The message of the sf::Error that parsing `text` throws ("" if it parses). Any other exception
 // fails the test.
@@ -45,7 +38,7 @@ TEST_CASE("bad input: the corpus of malformed files") {
   for (auto& entry : std::filesystem::directory_iterator(dir)) {
     if (entry.path().extension() != ".sfg") continue;
     ++files;
-    std::string path = entry.path().string(), text = slurp(path);
+    std::string path = entry.path().string(), text = read_file(path);
     std::string first = text.substr(0, text.find('\n'));
     const std::string tag = "# expect: ";
     REQUIRE_MESSAGE(starts_with(first, tag), path, " has no '# expect: LINE:COL: message' first line");

@@ -1,10 +1,4 @@
 // The `scanflow` command line, run as a real process: outputs, round trips, error handling.
-#include <sys/wait.h>
-#include <unistd.h>
-
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -13,47 +7,19 @@
 #include <fmt/format.h>
 
 #include "backends/interpreter/interpreter.h"
+#include "files.h"
 #include "graph/npy.h"
 #include "graph/text.h"
 #include "models/model.h"
+#include "shell.h"
 
 using namespace sf;
-namespace fs = std::filesystem;
 
 namespace {
 
-// A scratch directory per test, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    path = fs::temp_directory_path() / fmt::format("scanflow-cli-{}-{}", ::getpid(), counter++);
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string operator/(const std::string& name) const { return (path / name).string(); }
-};
-
-struct Run {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-void spit(const std::string& path, const std::string& text) {
-  std::ofstream f(path, std::ios::binary);
-  f << text;
-}
+using test::read_file;
+using test::TempDir;
+using test::write_file;
 
 std::vector<std::string> lines(const std::string& text) {
   std::vector<std::string> r;
@@ -62,19 +28,15 @@ std::vector<std::string> lines(const std::string& text) {
   return r;
 }
 
+using Run = test::ShellRun;
+
 // Runs `scanflow ARGS` in `dir`. A process killed by a signal fails the test right here.
 Run scanflow(const TempDir& dir, const std::string& args) {
-  std::string cmd = fmt::format("cd '{}' && '{}' {} > stdout.txt 2> stderr.txt", dir.path.string(), SF_SCANFLOW_BIN, args);
-  int status = std::system(cmd.c_str());
+  Run r = test::shell(fmt::format("cd '{}' && '{}' {}", dir.path.string(), SF_SCANFLOW_BIN, args));
   INFO("scanflow " << args);
-  REQUIRE(status != -1);
-  REQUIRE_FALSE(WIFSIGNALED(status));
-  REQUIRE(WIFEXITED(status));
-  Run r;
-  r.code = WEXITSTATUS(status);
+  REQUIRE(r.signal == 0);
+  REQUIRE(r.code >= 0);   // the shell exited
   REQUIRE(r.code < 128);  // the shell reports a signal as 128 + its number
-  r.out = slurp(dir / "stdout.txt");
-  r.err = slurp(dir / "stderr.txt");
   return r;
 }
 
@@ -163,7 +125,7 @@ TEST_CASE("cli: run --out writes every row and the JSON beside it") {
   for (int64_t c = 0; c < cols; ++c) CHECK(x.get(c) == initial.get(c));
   for (int64_t i = 0; i < rows.size(); ++i) REQUIRE(x.get(cols + i) == rows.get(i));
 
-  std::string json = slurp(d / "x.json");
+  std::string json = read_file(d / "x.json");
   CHECK(json.starts_with("{\"columns\": [\"x[0]\"]"));
   CHECK(json.find(fmt::format("\"t\": [0, {}]", m.dt)) != std::string::npos);
   CHECK(json.find("groups") == std::string::npos);
@@ -183,8 +145,8 @@ TEST_CASE("cli: --every K keeps 1 + floor(steps/K) rows, row r = the state after
   int64_t cols = all.shape()[1];
   for (int64_t r = 0; r < ten.shape()[0]; ++r)
     for (int64_t c = 0; c < cols; ++c) REQUIRE(ten.get(r * cols + c) == all.get(r * 10 * cols + c));
-  CHECK(slurp(d / "ten.json").find("\"t\": [0, 0.1]") != std::string::npos);
-  CHECK(slurp(d / "all.csv") == slurp(d / "ten.csv"));  // spikes are taken at every step
+  CHECK(read_file(d / "ten.json").find("\"t\": [0, 0.1]") != std::string::npos);
+  CHECK(read_file(d / "all.csv") == read_file(d / "ten.csv"));  // spikes are taken at every step
   CHECK(read_npy(d / "all.npy").shape()[1] == cols);
 
   ok(d, "run hh-traub --t-end 1 --every 1000 --out one.npy");  // fewer steps than K: row 0 only
@@ -194,7 +156,7 @@ TEST_CASE("cli: --every K keeps 1 + floor(steps/K) rows, row r = the state after
 TEST_CASE("cli: --spikes writes one CSV row per spike, in time order") {
   TempDir d;
   Run r = ok(d, "run hh-traub --spikes s.csv --every 100 --out s.npy --stats");
-  std::vector<std::string> ls = lines(slurp(d / "s.csv"));
+  std::vector<std::string> ls = lines(read_file(d / "s.csv"));
   REQUIRE(ls.size() == 1 + 12);
   CHECK(ls[0] == "neuron,t");
   double last = -1;
@@ -226,12 +188,12 @@ TEST_CASE("cli: every model round-trips through .sfg bit-identically") {
     ok(d, fmt::format("run {} {} --out direct.npy{}", m.name, opts, spikes ? " --spikes direct.csv" : ""));
     ok(d, fmt::format("run {}.sfg --out file.npy{}", m.name, spikes ? " --spikes file.csv" : ""));
     CHECK(read_npy(d / "file.npy").shape()[0] == 1 + 50 / 3);
-    CHECK(slurp(d / "file.npy") == slurp(d / "direct.npy"));
-    CHECK(slurp(d / "file.json") == slurp(d / "direct.json"));
-    if (spikes) CHECK(slurp(d / "file.csv") == slurp(d / "direct.csv"));
+    CHECK(read_file(d / "file.npy") == read_file(d / "direct.npy"));
+    CHECK(read_file(d / "file.json") == read_file(d / "direct.json"));
+    if (spikes) CHECK(read_file(d / "file.csv") == read_file(d / "direct.csv"));
     // Options that match the file are accepted; others are baked in.
     ok(d, fmt::format("run {}.sfg {} --dt {} --dtype f64 --out again.npy", m.name, opts, m.dt));
-    CHECK(slurp(d / "again.npy") == slurp(d / "direct.npy"));
+    CHECK(read_file(d / "again.npy") == read_file(d / "direct.npy"));
     user_error(d, fmt::format("run {}.sfg --t-end {}", m.name, 60 * m.dt), "--t-end");
   }
   // float32 too.
@@ -239,7 +201,7 @@ TEST_CASE("cli: every model round-trips through .sfg bit-identically") {
   ok(d, "run hh-traub --t-end 5 --dtype f32 --out direct.npy");
   ok(d, "run f32.sfg --out file.npy");
   CHECK(read_npy(d / "file.npy").dtype() == DType::f32);
-  CHECK(slurp(d / "file.npy") == slurp(d / "direct.npy"));
+  CHECK(read_file(d / "file.npy") == read_file(d / "direct.npy"));
 }
 
 TEST_CASE("cli: a graph file that stacks its rows writes the same output as one that streams them") {
@@ -248,24 +210,24 @@ TEST_CASE("cli: a graph file that stacks its rows writes the same output as one 
   c.t_end = 20;
   c.every = 7;
   c.stream = false;
-  spit(d / "stacked.sfg", print_graph(find_model("hh-traub").build(c)));
+  write_file(d / "stacked.sfg", print_graph(find_model("hh-traub").build(c)));
   ok(d, "run stacked.sfg --out stacked.npy --spikes stacked.csv");
   ok(d, "run hh-traub --t-end 20 --every 7 --out streamed.npy --spikes streamed.csv");
   CHECK(read_npy(d / "stacked.npy").shape()[0] == 1 + 2000 / 7);
-  CHECK(slurp(d / "stacked.npy") == slurp(d / "streamed.npy"));
-  CHECK(slurp(d / "stacked.csv") == slurp(d / "streamed.csv"));
+  CHECK(read_file(d / "stacked.npy") == read_file(d / "streamed.npy"));
+  CHECK(read_file(d / "stacked.csv") == read_file(d / "streamed.csv"));
 }
 
 TEST_CASE("cli: --set and --input bind graph inputs") {
   TempDir d;
   ok(d, "run hh-traub --t-end 50 --spikes on.csv");
-  CHECK(lines(slurp(d / "on.csv")).size() > 1);
+  CHECK(lines(read_file(d / "on.csv")).size() > 1);
   ok(d, "run hh-traub --t-end 50 --set I_inj=0 --spikes off.csv");
-  CHECK(lines(slurp(d / "off.csv")) == std::vector<std::string>{"neuron,t"});
+  CHECK(lines(read_file(d / "off.csv")) == std::vector<std::string>{"neuron,t"});
 
   write_npy(d / "zero.npy", Tensor::filled(DType::f64, {1}, 0.0));
   ok(d, "run hh-traub --t-end 50 --input I_inj=zero.npy --spikes file.csv");
-  CHECK(slurp(d / "file.csv") == slurp(d / "off.csv"));
+  CHECK(read_file(d / "file.csv") == read_file(d / "off.csv"));
 
   write_npy(d / "three.npy", Tensor::filled(DType::f64, {3}, 0.0));
   user_error(d, "run hh-traub --input I_inj=three.npy", "f64[3]");
@@ -283,7 +245,7 @@ TEST_CASE("cli: check parses and verifies a graph file") {
   Run r = ok(d, "check g.sfg");
   CHECK(r.out.starts_with("ok: "));
   CHECK(r.out.find(" nodes, 2 inputs\n") != std::string::npos);
-  spit(d / "bad.sfg", "graph @main {\n  this is not a graph\n}\n");
+  write_file(d / "bad.sfg", "graph @main {\n  this is not a graph\n}\n");
   user_error(d, "check bad.sfg", "bad.sfg:");
   user_error(d, "check missing.sfg", "missing.sfg");
 }
@@ -293,29 +255,29 @@ TEST_CASE("cli: dot output renders with Graphviz") {
   ok(d, "export exp-growth --t-end 1 -o g.sfg");
   ok(d, "dot g.sfg -o g.dot");
   ok(d, "dot lorenz --t-end 1 -o l.dot");
-  CHECK(slurp(d / "g.dot").starts_with("digraph"));
+  CHECK(read_file(d / "g.dot").starts_with("digraph"));
   // Graphviz takes minutes to lay out a neuron model's graph: render only the small ones.
   ok(d, "dot antennal-lobe --t-end 1 -o al.dot");
-  CHECK(slurp(d / "al.dot").starts_with("digraph"));
-  if (std::system("command -v dot > /dev/null 2>&1") != 0) {
+  CHECK(read_file(d / "al.dot").starts_with("digraph"));
+  if (test::shell("command -v dot").code != 0) {
     MESSAGE("Graphviz `dot` is not installed; skipping the rendering check");
     return;
   }
   for (const char* name : {"g", "l"}) {
-    std::string cmd = fmt::format("cd '{}' && dot -Tsvg {}.dot -o {}.svg 2> dot.err", d.path.string(), name, name);
-    CHECK(std::system(cmd.c_str()) == 0);
-    CHECK(slurp(d / "dot.err").empty());
-    CHECK(slurp(d / fmt::format("{}.svg", name)).find("<svg") != std::string::npos);
+    Run r = test::shell(fmt::format("cd '{}' && dot -Tsvg {}.dot -o {}.svg", d.path.string(), name, name));
+    CHECK(r.code == 0);
+    CHECK(r.err.empty());
+    CHECK(read_file(d / fmt::format("{}.svg", name)).find("<svg") != std::string::npos);
   }
 }
 
 TEST_CASE("cli: user errors exit 1 with one line on stderr") {
   TempDir d;
-  spit(d / "bad.sfg", "graph @main {\n  %0 = frobnicate()\n}\n");
+  write_file(d / "bad.sfg", "graph @main {\n  %0 = frobnicate()\n}\n");
   std::string binary;
   for (int i = 0; i < 4096; ++i) binary += static_cast<char>((i * 7919) & 0xff);
-  spit(d / "binary.sfg", binary);
-  spit(d / "binary.npy", binary);
+  write_file(d / "binary.sfg", binary);
+  write_file(d / "binary.npy", binary);
   ok(d, "export exp-growth -o g.sfg");
 
   user_error(d, "", "subcommand");

@@ -20,11 +20,11 @@
 #include "compiler/pipeline.h"
 #include "graph/builder.h"
 #include "graph/error.h"
-#include "graph/npy.h"
-#include "models/net3.h"
+#include "models/model.h"
 #include "program_run.h"
 #include "sample_graphs.h"
 #include "tests/fuzz/differential.h"
+#include "tf_reference.h"
 
 using namespace sf;
 
@@ -130,21 +130,7 @@ TEST_CASE("cpu: recording modes make the executor's sink calls, threads 1 and 2"
   CHECK(no_sink.find("needs a sink") != std::string::npos);
 
   // every = K, an unrecorded tail, and a stacked output of a nested scan.
-  Builder b;
-  Value x = b.input("x", f64, {3});
-  ScanOptions opts;
-  opts.every = 3;
-  opts.record = {RecordMode::Stack, RecordMode::Sink};
-  auto r = b.scan(
-      10, {x}, {},
-      [&](Builder& body, const std::vector<Value>& c, const std::vector<Value>&) {
-        auto inner = body.scan(4, {c[0]}, {}, [&](Builder&, const std::vector<Value>& c2, const std::vector<Value>&) {
-          return ScanStep{{c2[0] * 1.5 - 0.25}, {c2[0]}};
-        });
-        return ScanStep{{inner.carry[0] * 0.5}, {inner.ys[0], c[0]}};
-      },
-      opts);
-  Graph h = b.build({r.carry[0], r.ys[0], r.ys[1]});
+  Graph h = test::strided_nested_scan();
   for (int threads : {1, 2}) CHECK(versus_executor(lower(h), threads, {{"x", T(f64, {3}, {1, -2, 0.5})}}, 2) == "");
 }
 
@@ -325,53 +311,8 @@ TEST_CASE("cpu: every model runs as the interpreter runs it, threads 1 and 2") {
 }
 
 TEST_CASE("cpu: compiled net3 reproduces the TensorFlow Day 5 trajectories to 1e-8") {
-  const std::string dir = std::string(SF_SHARED_DIR) + "/reference/psst-tf/";
-  auto values = [&](const std::string& name) {
-    Tensor t = read_npy(dir + name + ".npy");
-    std::vector<double> v;
-    for (int64_t i = 0; i < t.size(); ++i) v.push_back(t.get(i));
-    return v;
-  };
-  struct Part {
-    const char* file;
-    int64_t first_row;
-  };
-  struct Batch {
-    int64_t k0, k_end;
-    std::vector<Part> parts;
-  };
-  for (const Batch& batch : {Batch{0, 34999, {{"d5_batch1_part_1", 0}, {"d5_batch1_part_2", 17499}}},
-                             Batch{34999, 69999, {{"d5_batch2_part_1", 0}, {"d5_batch2_part_2", 17500}}}}) {
-    Net3Config cfg;
-    cfg.ach_mat = values("d5_ach_mat");
-    cfg.gaba_mat = values("d5_gaba_mat");
-    cfg.I_table = read_npy(dir + "d5_current_input.npy");
-    cfg.y0 = values("d5_state_vector");
-    cfg.k0 = batch.k0;
-    RunConfig rc;
-    rc.t_end = static_cast<double>(batch.k_end) * 0.01;
-    Graph g = build_net3(rc, cfg);
-    SimInfo info = SimInfo::load(g);
-    CompileResult c = compile_graph(g);
-    test::SinkLog sink;
-    RunOptions o;
-    o.sink = &sink;
-    std::vector<Tensor> r = run_cpu(c.program, 2, {}, o);
-    const Tensor &initial = r.at(static_cast<size_t>(info.result_initial)), &rows = r.at(static_cast<size_t>(info.result_rows));
-    auto at = [&](int64_t row, int64_t col) { return row == 0 ? initial.get(col) : rows.get((row - 1) * 17 + col); };
-    for (const Part& part : batch.parts) {
-      Tensor ref = read_npy(dir + part.file + ".npy");
-      REQUIRE(ref.shape() == Shape{ref.shape()[0], 17});
-      double worst = 0;
-      for (int64_t i = 0; i < ref.shape()[0]; ++i)
-        for (int64_t col = 0; col < 17; ++col) {
-          double d = std::abs(at(part.first_row + i, col) - ref.get(i * 17 + col));
-          worst = std::isnan(d) ? INFINITY : std::max(worst, d);
-        }
-      MESSAGE(std::string(part.file) << ": max abs error " << worst);
-      CHECK(worst <= 1e-8);
-    }
-  }
+  test::check_tf_reference(
+      [](const Graph& g, const RunOptions& o) { return run_cpu(compile_graph(g).program, 2, {}, o); });
 }
 
 // A value that is subnormal in f64: flushed to zero by default, kept with strict_fp.

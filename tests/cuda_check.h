@@ -9,6 +9,7 @@
 
 #include "backends/cuda/driver.h"
 #include "graph/error.h"
+#include "shell.h"
 
 namespace sf::test {
 
@@ -22,14 +23,8 @@ inline PtxasResult ptxas(const std::string& ptx, const std::string& name) {
   std::string dir = std::string(std::getenv("TMPDIR") ? std::getenv("TMPDIR") : "/tmp");
   std::string base = dir + "/sf_ptxas_" + std::to_string(getpid()) + "_" + name;
   std::ofstream(base + ".ptx") << ptx;
-  std::string cmd = std::string(SF_PTXAS) + " -arch=sm_90 " + base + ".ptx -o " + base + ".cubin 2>&1";
-  PtxasResult r;
-  if (FILE* f = popen(cmd.c_str(), "r")) {
-    char buf[4096];
-    while (size_t n = fread(buf, 1, sizeof buf, f)) r.output.append(buf, n);
-    int status = pclose(f);
-    r.rc = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
+  ShellRun run = shell(std::string(SF_PTXAS) + " -arch=sm_90 " + base + ".ptx -o " + base + ".cubin 2>&1");
+  PtxasResult r{run.code, run.out};
   std::remove((base + ".ptx").c_str());
   std::remove((base + ".cubin").c_str());
   return r;

@@ -7,34 +7,20 @@
 // tests and bench/gpu_check.sh do).
 #include <doctest/doctest.h>
 
-#include <sys/wait.h>
 #include <unistd.h>
 
-#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
 
+#include "files.h"
+#include "shell.h"
+
 using namespace std::string_literals;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::pair<int, std::string> shell(const std::string& cmd) {
-  std::string out;
-  FILE* f = popen((cmd + " 2>&1").c_str(), "r");
-  if (!f) return {-1, ""};
-  char buf[1024];
-  while (size_t n = fread(buf, 1, sizeof buf, f)) out.append(buf, n);
-  int status = pclose(f);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
 
 // The emulated driver, built once per test process; "" if the host compiler cannot build it.
 struct Emulation {
@@ -45,9 +31,10 @@ struct Emulation {
     fs::create_directories(dir);
     lib = dir / "libfakecuda.so";
     cache = dir / "cache";
-    auto [rc, out] = shell("c++ -std=c++17 -O1 -shared -fPIC -I/usr/local/cuda/include "s + SF_SOURCE_DIR +
-                           "/tests/cuda_fake/fake_cuda.cc -o " + lib.string() + " -ldl");
-    if (rc != 0) error = out;
+    sf::test::ShellRun r = sf::test::shell("c++ -std=c++17 -O1 -shared -fPIC -I/usr/local/cuda/include "s +
+                                           SF_SOURCE_DIR + "/tests/cuda_fake/fake_cuda.cc -o " + lib.string() +
+                                           " -ldl 2>&1");
+    if (r.code != 0) error = r.out;
   }
   ~Emulation() {
     std::error_code ec;
@@ -63,9 +50,10 @@ struct Emulation {
     fs::remove(rows), fs::remove(csv);
     std::string env = "SCANFLOW_LIBCUDA=" + lib.string() + " SCANFLOW_CACHE_DIR=" + cache.string() +
                       " SF_FAKE_SHIM=" + SF_SOURCE_DIR + "/tests/cuda_fake/device_shim.h ";
-    auto [rc, out] = shell(env + SF_SCANFLOW_BIN + " run " + args + " --backend " + backend + " --out " + rows.string() +
-                           (spikes ? " --spikes " + csv.string() : ""));
-    return {rc, out, slurp(rows), spikes ? slurp(csv) : ""};
+    sf::test::ShellRun r = sf::test::shell(env + SF_SCANFLOW_BIN + " run " + args + " --backend " + backend +
+                                           " --out " + rows.string() + (spikes ? " --spikes " + csv.string() : "") +
+                                           " 2>&1");
+    return {r.code, r.out, sf::test::read_file(rows), spikes ? sf::test::read_file(csv) : ""};
   }
 };
 

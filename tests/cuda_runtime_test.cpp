@@ -5,13 +5,14 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <utility>
+#include <algorithm>
 
 #include "backends/backend.h"
 #include "backends/cuda/nvrtc.h"
 #include "compiler/pipeline.h"
 #include "cuda_check.h"
 #include "models/model.h"
+#include "shell.h"
 
 using namespace sf;
 
@@ -37,26 +38,16 @@ TEST_CASE("cuda: without a usable driver, make_executable fails with one clean l
 TEST_CASE("cuda: the no-driver message names the library and dlopen's reason") {
   // driver() loads once per process; a child process tries a library that does not exist.
   std::string cmd = std::string(SF_SCANFLOW_BIN) + " run lorenz --backend cuda --t-end 1 2>&1";
-  std::string env = "SCANFLOW_LIBCUDA=/nonexistent/libcuda.so.1 ";
-  FILE* f = popen((env + cmd).c_str(), "r");
-  REQUIRE(f);
-  std::string out;
-  char buf[512];
-  while (size_t n = fread(buf, 1, sizeof buf, f)) out.append(buf, n);
-  int status = pclose(f);
-  CHECK(WEXITSTATUS(status) == 1);
-  CHECK(out.find("scanflow: error: no CUDA driver (/nonexistent/libcuda.so.1: ") == 0);
-  CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+  test::ShellRun r = test::shell("SCANFLOW_LIBCUDA=/nonexistent/libcuda.so.1 " + cmd);
+  CHECK(r.code == 1);
+  CHECK(r.out.find("scanflow: error: no CUDA driver (/nonexistent/libcuda.so.1: ") == 0);
+  CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
   // The toolkit's stub library loads but is no driver.
   std::string stub = "/usr/local/cuda/lib64/stubs/libcuda.so";
   if (std::filesystem::exists(stub)) {
-    f = popen(("SCANFLOW_LIBCUDA=" + stub + " " + cmd).c_str(), "r");
-    REQUIRE(f);
-    out.clear();
-    while (size_t n = fread(buf, 1, sizeof buf, f)) out.append(buf, n);
-    status = pclose(f);
-    CHECK(WEXITSTATUS(status) == 1);
-    CHECK(out.find("scanflow: error: no CUDA ") == 0);
+    r = test::shell("SCANFLOW_LIBCUDA=" + stub + " " + cmd);
+    CHECK(r.code == 1);
+    CHECK(r.out.find("scanflow: error: no CUDA ") == 0);
   }
 }
 
@@ -103,54 +94,42 @@ TEST_CASE("cuda: compiled modules are cached in memory and on disk") {
   fs::remove_all(dir);
 }
 
-namespace {
-
-// Runs a shell command; its exit status and its output (stdout and stderr).
-std::pair<int, std::string> shell(const std::string& cmd) {
-  std::string out;
-  FILE* f = popen((cmd + " 2>&1").c_str(), "r");
-  if (!f) return {-1, ""};
-  char buf[1024];
-  while (size_t n = fread(buf, 1, sizeof buf, f)) out.append(buf, n);
-  int status = pclose(f);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
-}
-
-}  // namespace
-
 TEST_CASE("cuda: scanflow compile --target cuda writes the source and an AOT object with a C loader") {
   namespace fs = std::filesystem;
   fs::path dir = fs::temp_directory_path() / ("sf_cuda_aot_" + std::to_string(getpid()));
   fs::create_directories(dir);
   std::string bin = SF_SCANFLOW_BIN, d = dir.string();
-  auto [rc, out] = shell(bin + " compile hh-squid --target cuda --emit-cuda " + d + "/squid.cu --aot -o " + d +
-                         "/squid.o --header " + d + "/squid.h");
-  CHECK(rc == 0);
+  test::ShellRun aot = test::shell(bin + " compile hh-squid --target cuda --emit-cuda " + d + "/squid.cu --aot -o " +
+                                   d + "/squid.o --header " + d + "/squid.h 2>&1");
+  CHECK(aot.code == 0);
   CHECK(fs::file_size(dir / "squid.cu") > 1000);
   CHECK(fs::exists(dir / "squid.o"));
-  auto [nm_rc, syms] = shell("nm " + d + "/squid.o");
-  CHECK(nm_rc == 0);
-  for (const char* s : {" R squid_ptx", " T squid_load_module", " U cuModuleLoadData"}) CHECK(syms.find(s) != std::string::npos);
+  test::ShellRun nm = test::shell("nm " + d + "/squid.o 2>&1");
+  CHECK(nm.code == 0);
+  for (const char* s : {" R squid_ptx", " T squid_load_module", " U cuModuleLoadData"})
+    CHECK(nm.out.find(s) != std::string::npos);
   // A C program links against it (the driver is only needed to run it).
   std::ofstream(dir / "main.c") << "#include \"squid.h\"\nint main(void) { return squid_ptx_size > 0 && squid_kernel_count > 1 ? 0 : 1; }\n";
-  auto [cc_rc, cc_out] = shell("cc -I" + d + " " + d + "/main.c " + d + "/squid.o -o " + d +
-                               "/main -L/usr/local/cuda/lib64/stubs -lcuda");
-  CHECK_MESSAGE(cc_rc == 0, cc_out);
+  test::ShellRun cc = test::shell("cc -I" + d + " " + d + "/main.c " + d + "/squid.o -o " + d +
+                                  "/main -L/usr/local/cuda/lib64/stubs -lcuda 2>&1");
+  CHECK_MESSAGE(cc.code == 0, cc.out);
   // Options that need the target say so.
-  auto [bad_rc, bad] = shell(bin + " compile lorenz --emit-cuda " + d + "/x.cu");
-  CHECK(bad_rc == 1);
-  CHECK(bad.find("--emit-cuda needs --target cuda") != std::string::npos);
-  auto [st_rc, st] = shell(bin + " compile lorenz --target cuda --scan-strategy warp --emit-cuda " + d + "/x.cu");
-  CHECK(st_rc == 1);
-  CHECK(st.find("unknown scan strategy 'warp'") != std::string::npos);
+  test::ShellRun bad = test::shell(bin + " compile lorenz --emit-cuda " + d + "/x.cu 2>&1");
+  CHECK(bad.code == 1);
+  CHECK(bad.out.find("--emit-cuda needs --target cuda") != std::string::npos);
+  test::ShellRun st =
+      test::shell(bin + " compile lorenz --target cuda --scan-strategy warp --emit-cuda " + d + "/x.cu 2>&1");
+  CHECK(st.code == 1);
+  CHECK(st.out.find("unknown scan strategy 'warp'") != std::string::npos);
   fs::remove_all(dir);
 }
 
 TEST_CASE("cuda: scanflow run --backend cuda --scan-strategy gives one clean line without a device") {
   if (!test::no_device_reason().empty()) {
-    auto [rc, out] = shell(std::string(SF_SCANFLOW_BIN) + " run antennal-lobe --backend cuda --scan-strategy persistent --t-end 1");
-    CHECK(rc == 1);
-    CHECK(out.find("scanflow: error: no CUDA ") == 0);
-    CHECK(std::count(out.begin(), out.end(), '\n') == 1);
+    test::ShellRun r = test::shell(std::string(SF_SCANFLOW_BIN) +
+                                   " run antennal-lobe --backend cuda --scan-strategy persistent --t-end 1 2>&1");
+    CHECK(r.code == 1);
+    CHECK(r.out.find("scanflow: error: no CUDA ") == 0);
+    CHECK(std::count(r.out.begin(), r.out.end(), '\n') == 1);
   }
 }

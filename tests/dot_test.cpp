@@ -1,51 +1,31 @@
 #include "graph/dot.h"
 
 #include <doctest/doctest.h>
-#include <unistd.h>
 
-#include <cstdlib>
-#include <fstream>
 #include <sstream>
 
 #include "sample_graphs.h"
+#include "shell.h"
 
 using namespace sf;
 using namespace sf::test;
 
 namespace {
 
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 // Renders the graph's DOT with Graphviz; returns "" on success, else what went wrong.
-std::string render(const Graph& g) {
-  std::string base = "/tmp/scanflow_dot_test_" + std::to_string(::getpid());
-  std::string dot = base + ".dot", err = base + ".err";
-  {
-    std::ofstream f(dot);
-    f << to_dot(g);
-  }
-  int rc = std::system(("dot -Tsvg " + dot + " -o /dev/null 2>" + err).c_str());
-  std::string messages = slurp(err);
-  std::remove(dot.c_str());
-  std::remove(err.c_str());
-  if (rc != 0) return "dot exited with status " + std::to_string(rc) + ": " + messages;
-  return messages;
-}
+std::string render(const Graph& g) { return render_dot(to_dot(g)); }
+
+bool have_graphviz() { return shell("dot -V").code == 0; }
 
 }  // namespace
 
 TEST_CASE("dot: graphviz is installed") {
-  REQUIRE_MESSAGE(std::system("dot -V >/dev/null 2>&1") == 0,
+  REQUIRE_MESSAGE(have_graphviz(),
                   "Graphviz 'dot' is not installed: run scripts/install-deps.sh (graphviz is a dependency)");
 }
 
 TEST_CASE("dot: graphs render without warnings") {
-  if (std::system("dot -V >/dev/null 2>&1") != 0) return;  // reported by the test above
+  if (!have_graphviz()) return;  // reported by the test above
   CHECK(render(neuron()) == "");
   CHECK(render(kitchen_sink()) == "");
   CHECK(render(nested_scans(4)) == "");
@@ -113,7 +93,7 @@ TEST_CASE("dot: scalar inputs and constants are inlined where they are used") {
   CHECK(dot.find(", 2.5)\\nf64[3]\\nresult: carry 0") != std::string::npos);
   CHECK(dot.find("capture 0") == std::string::npos);  // the param is not drawn
   CHECK(dot.find("g_K\\n") == std::string::npos);  // nor is the input
-  if (std::system("dot -V >/dev/null 2>&1") == 0) CHECK(render(captures(false)) == "");
+  if (have_graphviz()) CHECK(render(captures(false)) == "");
   // A graph result is drawn even when scalar (an edge leaves it), and then so is the param.
   dot = to_dot(captures(true));
   CHECK(dot.find("[label=\"%0 input\\ng_K\\nf64[]\"") != std::string::npos);
@@ -136,5 +116,5 @@ TEST_CASE("dot: special characters in names are escaped") {
   Graph g = b.build({x + 1.0});
   std::string dot = to_dot(g);
   CHECK(dot.find("in\\\"put\\\\\\n\xc3\xa9?") != std::string::npos);
-  if (std::system("dot -V >/dev/null 2>&1") == 0) CHECK(render(g) == "");
+  if (have_graphviz()) CHECK(render(g) == "");
 }

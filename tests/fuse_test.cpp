@@ -1,13 +1,9 @@
 // The kernel op (type rule, verify, interpreter, text, DOT) and the fuse pass: .sfg in, a few
 // structural assertions (or the expected .sfg) out; then every model through the pipeline.
 #include <doctest/doctest.h>
-#include <unistd.h>
 
 #include <cmath>
-#include <cstdlib>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 
 #include "backends/interpreter/interpreter.h"
 #include "compiler/fuse.h"
@@ -20,6 +16,7 @@
 #include "graph/text.h"
 #include "graph/verify.h"
 #include "models/model.h"
+#include "shell.h"
 
 using namespace sf;
 
@@ -56,25 +53,6 @@ std::string parse_error(const std::string& sfg) {
     return e.what();
   }
   return "";
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// Renders DOT with Graphviz: "" on success, else the exit status and Graphviz's messages.
-std::string render(const std::string& dot_text) {
-  std::string base = "/tmp/scanflow_fuse_test_" + std::to_string(::getpid());
-  std::string dot = base + ".dot", err = base + ".err";
-  std::ofstream(dot) << dot_text;
-  int rc = std::system(("dot -Tsvg " + dot + " -o /dev/null 2>" + err).c_str());
-  std::string messages = slurp(err);
-  std::remove(dot.c_str());
-  std::remove(err.c_str());
-  return rc != 0 ? "dot exited with status " + std::to_string(rc) + ": " + messages : messages;
 }
 
 struct Events : RecordSink {
@@ -388,5 +366,5 @@ TEST_CASE("fuse: fused models print, parse back and verify; their DOT renders cl
   std::string dot = to_dot(f);
   CHECK(dot.find("label=\"kernel k0 of %") != std::string::npos);  // the step's kernel, a cluster
   CHECK(dot.find("elementwise, 1 stage") != std::string::npos);
-  CHECK(render(dot) == "");
+  CHECK(test::render_dot(dot) == "");
 }

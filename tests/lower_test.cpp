@@ -1,14 +1,11 @@
 // Lowering to a KernelProgram and its memory plan: .sfg in, the program's structure (and, for
 // each, the reference executor's agreement with the interpreter) out.
 #include <doctest/doctest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <set>
 #include <sstream>
 
@@ -18,7 +15,9 @@
 #include "graph/npy.h"
 #include "graph/text.h"
 #include "models/model.h"
+#include "files.h"
 #include "program_run.h"
+#include "shell.h"
 
 using namespace sf;
 
@@ -309,41 +308,17 @@ namespace {
 
 namespace fs = std::filesystem;
 
+using Shell = test::ShellRun;
+
 // Runs a shell command in `dir`; returns its exit code, stdout and stderr.
-struct Shell {
-  int code = -1;
-  std::string out, err;
-};
-
-std::string slurp(const fs::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
 Shell shell(const fs::path& dir, const std::string& command) {
-  std::string cmd = fmt::format("cd '{}' && {} > out.txt 2> err.txt", dir.string(), command);
-  int status = std::system(cmd.c_str());
+  Shell r = test::shell(fmt::format("cd '{}' && {}", dir.string(), command));
   INFO(command);
-  REQUIRE(status != -1);
-  REQUIRE(WIFEXITED(status));
-  return Shell{WEXITSTATUS(status), slurp(dir / "out.txt"), slurp(dir / "err.txt")};
+  REQUIRE(r.code >= 0);  // the shell exited
+  return r;
 }
 
 std::string scanflow(const std::string& args) { return fmt::format("'{}' {}", SF_SCANFLOW_BIN, args); }
-
-struct Scratch {
-  fs::path path = fs::temp_directory_path() / fmt::format("scanflow-lower-{}", ::getpid());
-  Scratch() {
-    fs::remove_all(path);
-    fs::create_directories(path);
-  }
-  ~Scratch() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-};
 
 // The value of `key: value` in text (-1 if absent).
 double stat(const std::string& text, const std::string& key) {
@@ -358,7 +333,7 @@ double stat(const std::string& text, const std::string& key) {
 // .dot without a warning.
 void check_dump(const std::string& model, bool render) {
   CAPTURE(model);
-  Scratch dir;
+  test::TempDir dir;
   Shell r = shell(dir.path, scanflow("compile " + model + " --t-end 5 --dump-dir d"));
   REQUIRE(r.code == 0);
   std::vector<std::string> names;
@@ -379,7 +354,7 @@ void check_dump(const std::string& model, bool render) {
     CHECK_MESSAGE(d.code == 0, names[i]);
     CHECK_MESSAGE(d.err.empty(), names[i] << ": " << d.err);
   }
-  std::string lowered = slurp(dir.path / "d" / names.back());
+  std::string lowered = test::read_file(dir.path / "d" / names.back());
   CHECK(lowered.find("scan %") != std::string::npos);
   CHECK(lowered.find("memory plan: peak") != std::string::npos);
 }
@@ -393,7 +368,7 @@ TEST_CASE("lower: scanflow compile --dump-dir writes every stage; each .sfg pars
 }
 
 TEST_CASE("lower: scanflow compile --stats, dot --stage and run --backend ref") {
-  Scratch dir;
+  test::TempDir dir;
   Shell s = shell(dir.path, scanflow("compile hh-squid --size 10 --t-end 1 --stats"));
   REQUIRE(s.code == 0);
   CHECK(stat(s.out, "kernels_per_step") == 1);
@@ -405,7 +380,7 @@ TEST_CASE("lower: scanflow compile --stats, dot --stage and run --backend ref") 
 
   Shell d = shell(dir.path, scanflow("dot --stage fuse net3 --t-end 1 -o fused.dot"));
   REQUIRE(d.code == 0);
-  CHECK(slurp(dir.path / "fused.dot").find("cluster") != std::string::npos);
+  CHECK(test::read_file(dir.path / "fused.dot").find("cluster") != std::string::npos);
   Shell bad = shell(dir.path, scanflow("dot --stage nope net3"));
   CHECK(bad.code == 1);
   CHECK(bad.err.find("no compiler stage 'nope'") != std::string::npos);
@@ -421,7 +396,7 @@ TEST_CASE("lower: scanflow compile --stats, dot --stage and run --backend ref") 
   double worst = 0;
   for (int64_t i = 0; i < ta.size(); ++i) worst = std::max(worst, std::abs(ta.get(i) - tb.get(i)));
   CHECK(worst <= 1e-7);
-  CHECK(slurp(dir.path / "a.csv") == slurp(dir.path / "b.csv"));
+  CHECK(test::read_file(dir.path / "a.csv") == test::read_file(dir.path / "b.csv"));
   CHECK(stat(b.err, "compile_ms") > 0);
   double per_step = stat(b.err, "kernels_per_step");
   CHECK(per_step >= 1);

@@ -1,43 +1,19 @@
 #include <doctest/doctest.h>
 
-#include <cstdio>
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
 #include <string>
-#include <unistd.h>
 
+#include "files.h"
 #include "graph/error.h"
 #include "graph/npy.h"
+#include "shell.h"
 
 using namespace sf;
-namespace fs = std::filesystem;
 
 namespace {
 
-// A fresh directory for one test's files, removed afterwards.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int n = 0;
-    path = fs::temp_directory_path() / ("scanflow_npy_test_" + std::to_string(getpid()) + "_" + std::to_string(n++));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
-
-void write_bytes(const std::string& path, const std::string& bytes) {
-  std::ofstream(path, std::ios::binary).write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-}
-
-std::string read_bytes(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(in), {});
-}
+using test::read_file;
+using test::TempDir;
+using test::write_file;
 
 // A v1.0 file with the given dict text (padded) and data bytes.
 std::string npy_bytes(const std::string& dict, const std::string& data) {
@@ -54,13 +30,15 @@ std::string npy_bytes(const std::string& dict, const std::string& data) {
 
 // NumPy (system Python) runs `code`; FAILs the test when NumPy is missing.
 bool numpy_ok(const std::string& code) {
-  static const bool have = std::system("/usr/bin/python3 -c 'import numpy' > /dev/null 2>&1") == 0;
+  static const bool have = test::shell("/usr/bin/python3 -c 'import numpy'").code == 0;
   if (!have) {
     FAIL("NumPy is not available to /usr/bin/python3: install python3-numpy (apt-get install python3-numpy)");
     return false;
   }
   std::string cmd = "/usr/bin/python3 -c \"import numpy as np\n" + code + "\"";
-  return std::system(cmd.c_str()) == 0;
+  test::ShellRun r = test::shell(cmd);
+  if (r.code != 0) MESSAGE("python3 exited with status " << r.code << ":\n" << r.out << r.err);
+  return r.code == 0;
 }
 
 Tensor sample(DType d, Shape s) {
@@ -82,10 +60,10 @@ TEST_CASE("npy: round trip of every dtype and several shapes") {
     for (Shape s : {Shape{}, Shape{0}, Shape{5}, Shape{2, 3, 4}, Shape{3, 0, 2}}) {
       CAPTURE(dtype_name(d));
       CAPTURE(shape_str(s));
-      std::string p = dir.file("t.npy");
+      std::string p = dir / "t.npy";
       Tensor t = sample(d, s);
       write_npy(p, t);
-      CHECK(read_bytes(p).size() % 64 == static_cast<size_t>(t.bytes() % 64));  // header aligned to 64
+      CHECK(read_file(p).size() % 64 == static_cast<size_t>(t.bytes() % 64));  // header aligned to 64
       check_equal(read_npy(p), t);
     }
   }
@@ -93,11 +71,11 @@ TEST_CASE("npy: round trip of every dtype and several shapes") {
 
 TEST_CASE("npy: NumPy reads what we write and we read what NumPy writes") {
   TempDir dir;
-  write_npy(dir.file("f8.npy"), sample(DType::f64, {2, 3}));
-  write_npy(dir.file("f4.npy"), sample(DType::f32, {4}));
-  write_npy(dir.file("i4.npy"), sample(DType::i32, {2, 2}));
-  write_npy(dir.file("i8.npy"), sample(DType::i64, {}));
-  write_npy(dir.file("b1.npy"), sample(DType::b8, {5}));
+  write_npy(dir / "f8.npy", sample(DType::f64, {2, 3}));
+  write_npy(dir / "f4.npy", sample(DType::f32, {4}));
+  write_npy(dir / "i4.npy", sample(DType::i32, {2, 2}));
+  write_npy(dir / "i8.npy", sample(DType::i64, {}));
+  write_npy(dir / "b1.npy", sample(DType::b8, {5}));
   CHECK(numpy_ok("d = '" + dir.path.string() +
                  "/'\n"
                  "a = np.load(d + 'f8.npy'); assert a.dtype == np.float64 and a.shape == (2, 3)\n"
@@ -116,28 +94,28 @@ TEST_CASE("npy: NumPy reads what we write and we read what NumPy writes") {
                  "    np.lib.format.write_array(f, np.array([1, 2], dtype=np.int32), version=(2, 0))\n"
                  "with open(d + 'np_v3.npy', 'wb') as f:\n"
                  "    np.lib.format.write_array(f, np.array([True, False]), version=(3, 0))\n"));
-  Tensor a = read_npy(dir.file("np_f8.npy"));
+  Tensor a = read_npy(dir / "np_f8.npy");
   CHECK(a.type() == Type::tensor(DType::f64, {2, 3}));
   CHECK(a.get(5) == 1.25);
-  Tensor u = read_npy(dir.file("np_u1.npy"));
+  Tensor u = read_npy(dir / "np_u1.npy");
   CHECK(u.dtype() == DType::b8);
   CHECK(u.get(0) == 0);
   CHECK(u.get(1) == 1);  // nonzero reads as true
-  CHECK(read_npy(dir.file("np_f4.npy")).type() == Type::tensor(DType::f32, {2, 1}));
-  CHECK(read_npy(dir.file("np_f4.npy")).get(1) == -2);
-  CHECK(read_npy(dir.file("np_i8.npy")).get(0) == -7);
-  Tensor v2 = read_npy(dir.file("np_v2.npy"));
+  CHECK(read_npy(dir / "np_f4.npy").type() == Type::tensor(DType::f32, {2, 1}));
+  CHECK(read_npy(dir / "np_f4.npy").get(1) == -2);
+  CHECK(read_npy(dir / "np_i8.npy").get(0) == -7);
+  Tensor v2 = read_npy(dir / "np_v2.npy");
   CHECK(v2.type() == Type::tensor(DType::i32, {2}));
   CHECK(v2.get(1) == 2);
-  CHECK(read_npy(dir.file("np_v3.npy")).get(0) == 1);
-  CHECK_THROWS_WITH_AS(read_npy(dir.file("np_fortran.npy")),
+  CHECK(read_npy(dir / "np_v3.npy").get(0) == 1);
+  CHECK_THROWS_WITH_AS(read_npy(dir / "np_fortran.npy"),
                        doctest::Contains("Fortran-order arrays are not supported"), Error);
-  CHECK_THROWS_WITH_AS(read_npy(dir.file("np_big.npy")), doctest::Contains("big-endian"), Error);
+  CHECK_THROWS_WITH_AS(read_npy(dir / "np_big.npy"), doctest::Contains("big-endian"), Error);
 }
 
 TEST_CASE("npy: NpyRowWriter streams rows and patches the row count") {
   TempDir dir;
-  std::string p = dir.file("rows.npy");
+  std::string p = dir / "rows.npy";
   {
     NpyRowWriter w(p, DType::f64, 3);
     w.append(sample(DType::f64, {3}));     // one row as a vector
@@ -155,7 +133,7 @@ TEST_CASE("npy: NpyRowWriter streams rows and patches the row count") {
   for (int i = 0; i < 3; ++i) CHECK(r.get(i) == one.get(i));
   for (int i = 0; i < 6; ++i) CHECK(r.get(3 + i) == two.get(i));
 
-  std::string q = dir.file("destructor.npy");
+  std::string q = dir / "destructor.npy";
   {
     NpyRowWriter w(q, DType::i32, 2);
     for (int k = 0; k < 1000; ++k) w.append(Tensor::filled(DType::i32, {2}, k));
@@ -164,7 +142,7 @@ TEST_CASE("npy: NpyRowWriter streams rows and patches the row count") {
   CHECK(s.shape() == Shape{1000, 2});
   CHECK(s.get(1999) == 999);
 
-  std::string e = dir.file("empty.npy");
+  std::string e = dir / "empty.npy";
   { NpyRowWriter w(e, DType::b8, 4); }
   CHECK(read_npy(e).shape() == Shape{0, 4});
   CHECK(numpy_ok("a = np.load('" + p + "'); assert a.shape == (3, 3) and a[2, 2] == -7.5\n"
@@ -174,7 +152,7 @@ TEST_CASE("npy: NpyRowWriter streams rows and patches the row count") {
 
 TEST_CASE("npy: malformed files give an error with the path and the reason") {
   TempDir dir;
-  std::string p = dir.file("bad.npy");
+  std::string p = dir / "bad.npy";
   std::string f8 = "{'descr': '<f8', 'fortran_order': False, 'shape': (2,), }";
   std::string data(16, '\0');
   struct Case {
@@ -203,14 +181,14 @@ TEST_CASE("npy: malformed files give an error with the path and the reason") {
   };
   for (auto& c : cases) {
     CAPTURE(c.reason);
-    write_bytes(p, c.bytes);
+    write_file(p, c.bytes);
     CHECK_THROWS_WITH_AS(read_npy(p), doctest::Contains(p.c_str()), Error);
     CHECK_THROWS_WITH_AS(read_npy(p), doctest::Contains(c.reason.c_str()), Error);
   }
-  CHECK_THROWS_WITH_AS(read_npy(dir.file("missing.npy")), doctest::Contains("cannot open"), Error);
-  CHECK_THROWS_WITH_AS(write_npy(dir.file("no/such/dir.npy"), Tensor(DType::f64, {1})),
+  CHECK_THROWS_WITH_AS(read_npy(dir / "missing.npy"), doctest::Contains("cannot open"), Error);
+  CHECK_THROWS_WITH_AS(write_npy(dir / "no/such/dir.npy", Tensor(DType::f64, {1})),
                        doctest::Contains("cannot open"), Error);
-  CHECK_THROWS_AS(NpyRowWriter(dir.file("no/such/dir.npy"), DType::f64, 1), Error);
+  CHECK_THROWS_AS(NpyRowWriter(dir / "no/such/dir.npy", DType::f64, 1), Error);
 }
 
 TEST_CASE("npy: the TensorFlow reference files") {

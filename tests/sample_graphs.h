@@ -1,5 +1,6 @@
-// Graphs for the text-format and DOT tests: together they use every op, every attribute kind,
-// nested scans with captures, every record mode, and tensors of every dtype with special values.
+// Graphs shared by the tests (text format, DOT, the executor and backends): together they use every
+// op, every attribute kind, nested scans with captures, every record mode, and tensors of every
+// dtype with special values.
 #pragma once
 #include <fmt/format.h>
 
@@ -178,6 +179,26 @@ inline Graph nested_scans(int depth) {
     return r.carry[0];
   };
   return b.build({nest(b, x, depth)});
+}
+
+// Input x: f64[3]. A scan of 10 steps recorded every 3 (an unrecorded tail), with a Stack and a
+// Sink output; the stacked one is a nested scan's output.
+inline Graph strided_nested_scan() {
+  Builder b;
+  Value x = b.input("x", DType::f64, {3});
+  ScanOptions opts;
+  opts.every = 3;
+  opts.record = {RecordMode::Stack, RecordMode::Sink};
+  auto r = b.scan(
+      10, {x}, {},
+      [&](Builder& body, const std::vector<Value>& c, const std::vector<Value>&) {
+        auto inner = body.scan(4, {c[0]}, {}, [&](Builder&, const std::vector<Value>& c2, const std::vector<Value>&) {
+          return ScanStep{{c2[0] * 1.5 - 0.25}, {c2[0]}};
+        });
+        return ScanStep{{inner.carry[0] * 0.5}, {inner.ys[0], c[0]}};
+      },
+      opts);
+  return b.build({r.carry[0], r.ys[0], r.ys[1]});
 }
 
 // Which ops a graph uses, bodies included.

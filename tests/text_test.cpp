@@ -6,8 +6,8 @@
 #include <chrono>
 #include <fstream>
 #include <random>
-#include <sstream>
 
+#include "files.h"
 #include "graph/error.h"
 #include "sample_graphs.h"
 
@@ -22,13 +22,6 @@ void check_round_trip(const Graph& g) {
   Graph back = parse_graph(text, "round_trip.sfg");
   CHECK(graph_diff(g, back) == "");
   CHECK(print_graph(back) == text);
-}
-
-std::string read_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
 }
 
 }  // namespace

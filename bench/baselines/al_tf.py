@@ -19,14 +19,12 @@ Usage: bench/.venv/bin/python al_tf.py --t-end 50 [--seed 1] [--repeats 1] [--ou
 """
 import argparse
 import math
-import os
-import time
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
-import tensorflow.compat.v1 as tf
 
-tf.disable_eager_execution()
+from common import tf1, tf_odeint_rk4, tf_time_runs, tf_upcrossings
+
+tf = tf1()
 
 P, L = 90, 30
 N = P + L
@@ -95,24 +93,15 @@ def odor_table(targets, n_t, dt):
 
 
 def tf_odeint(func, y0, t, n_, F_b):
-    """tf_integrator.py: RK4 on tf.scan, the last n_ entries are last-fire times."""
-    def step(y, t_dt):
-        t, dt = t_dt
-        k1 = func(y, t)
-        half_step = t + dt / 2
-        dt_cast = tf.cast(dt, y.dtype)
-        k2 = func(y + dt_cast * k1 / 2, half_step)
-        k3 = func(y + dt_cast * k2 / 2, half_step)
-        k4 = func(y + dt_cast * k3, t + dt)
-        out = y + tf.add_n([k1, 2 * k2, 2 * k3, k4]) * (dt_cast / 6)
+    """tf_integrator.py: RK4 on tf.scan, the last n_ entries are last-fire times (t_k where the
+    first n_ entries cross F_b upwards)."""
+    def fire_times(y, out, t):
         fired = tf.logical_and(y[:n_] < F_b, out[:n_] >= F_b)
         fire_t = y[-n_:]
         fire_t = fire_t + tf.where(fired, tf.ones_like(fire_t) * (t - fire_t), tf.zeros_like(fire_t))
         return tf.concat([out[:-n_], fire_t], 0)
 
-    grid_dt = t[1:] - t[:-1]
-    y = tf.scan(step, (t[:-1], grid_dt), y0)
-    return tf.concat([[y0], y], axis=0)
+    return tf_odeint_rk4(tf, func, y0, t, fire_times)
 
 
 def make_dXdt(ach_mat, gaba_mat, table, dt):
@@ -214,18 +203,8 @@ def main():
     ach, gaba, targets, y0 = draw_network(a.seed)
     t = tf.placeholder(tf.float64, [None])
     state = tf_odeint(make_dXdt(ach, gaba, odor_table(targets, steps + 2, dt), dt), tf.constant(y0), t, N, 0.0)
-    V = state[:, :N]
-    spikes = tf.reduce_sum(tf.cast(tf.logical_and(V[:-1] < 0, V[1:] >= 0), tf.int64))
-    fetch = (state[-1, :N], spikes)
-    with tf.Session() as sess:
-        sess.run(fetch, {t: np.arange(3) * dt})
-        grid = np.arange(steps + 1) * dt
-        times = []
-        for _ in range(a.repeats):
-            start = time.perf_counter()
-            v_final, count = sess.run(fetch, {t: grid})
-            times.append(time.perf_counter() - start)
-    sim_s = sorted(times)[len(times) // 2]
+    fetch = (state[-1, :N], tf_upcrossings(tf, state[:, :N]))
+    sim_s, (v_final, count) = tf_time_runs(tf, fetch, t, steps, a.repeats, dt)
     print(f"sim_s: {sim_s:.6f}\nspikes: {int(count)}\nsteps: {steps}\nsynapses: {int(ach.sum())} + {int(gaba.sum())}")
     if a.out:
         np.save(a.out, v_final)

@@ -4,9 +4,10 @@ A and B are uniform in [0, 1) (generated outside the timing); prints the median 
 Usage: /usr/bin/python3 matmul_numpy.py --n 2048 [--dtype f64|f32] [--repeats 5]
 """
 import argparse
-import time
 
 import numpy as np
+
+from common import median_time
 
 p = argparse.ArgumentParser()
 p.add_argument("--n", type=int, default=512)
@@ -17,10 +18,5 @@ dtype = np.float64 if a.dtype == "f64" else np.float32
 rng = np.random.default_rng(1)
 A = rng.uniform(size=(a.n, a.n)).astype(dtype)
 B = rng.uniform(size=(a.n, a.n)).astype(dtype)
-times = []
-for _ in range(a.repeats):
-    start = time.perf_counter()
-    C = A @ B
-    times.append(time.perf_counter() - start)
-med = sorted(times)[len(times) // 2]
+med, C = median_time(lambda: A @ B, a.repeats)
 print(f"sim_s: {med:.6f}\ngflops: {2 * a.n ** 3 / med * 1e-9:.2f}")

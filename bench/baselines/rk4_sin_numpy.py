@@ -6,10 +6,9 @@ scanflow's run records only the final state too). The solution is identically 0:
 
 Usage: /usr/bin/python3 rk4_sin_numpy.py --n N [--steps 499] [--repeats R]
 """
-import argparse
-import time
-
 import numpy as np
+
+from common import median_time, parse_args
 
 
 def f(x, t):
@@ -30,18 +29,9 @@ def odeint_rk4_final(func, y0, t):
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--n", type=int, default=1000)
-    p.add_argument("--steps", type=int, default=499)
-    p.add_argument("--repeats", type=int, default=1)
-    a = p.parse_args()
+    a = parse_args(steps=499)
     t = np.arange(a.steps + 1) * 0.01
-    times = []
-    for _ in range(a.repeats):
-        start = time.perf_counter()
-        y = odeint_rk4_final(f, np.zeros(a.n), t)
-        times.append(time.perf_counter() - start)
-    sim_s = sorted(times)[len(times) // 2]
+    sim_s, y = median_time(lambda: odeint_rk4_final(f, np.zeros(a.n), t), a.repeats)
     print(f"sim_s: {sim_s:.6f}\nmax_abs_x: {float(np.abs(y).max()):.3g}")
 
 

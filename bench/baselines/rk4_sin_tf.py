@@ -8,54 +8,19 @@ fetch is its last row (and max |x|, which must be 0).
 
 Usage: bench/.venv/bin/python rk4_sin_tf.py --n N [--steps 499] [--repeats R]
 """
-import argparse
-import os
-import time
-
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import numpy as np
-import tensorflow.compat.v1 as tf
 
-tf.disable_eager_execution()
+from common import parse_args, tf1, tf_odeint_rk4, tf_time_runs
 
-
-def tf_odeint_rk4(func, y0, t):
-    def _step_func(func, t, dt, y):
-        k1 = func(y, t)
-        half_step = t + dt / 2
-        dt_cast = tf.cast(dt, y.dtype)
-        k2 = func(y + dt_cast * k1 / 2, half_step)
-        k3 = func(y + dt_cast * k2 / 2, half_step)
-        k4 = func(y + dt_cast * k3, t + dt)
-        return tf.add_n([k1, 2 * k2, 2 * k3, k4]) * (dt_cast / 6)
-
-    def scan_func(y, t_dt):
-        t, dt = t_dt
-        return y + _step_func(func, t, dt, y)
-
-    time_delta_grid = t[1:] - t[:-1]
-    y = tf.scan(scan_func, (t[:-1], time_delta_grid), y0)
-    return tf.concat([[y0], y], axis=0)
+tf = tf1()
 
 
 def main():
-    p = argparse.ArgumentParser()
-    p.add_argument("--n", type=int, default=1000)
-    p.add_argument("--steps", type=int, default=499)
-    p.add_argument("--repeats", type=int, default=1)
-    a = p.parse_args()
+    a = parse_args(steps=499)
     t = tf.placeholder(tf.float64, [None])
-    state = tf_odeint_rk4(lambda x, t: tf.sin(x * t), tf.constant(np.zeros(a.n), dtype=tf.float64), t)
+    state = tf_odeint_rk4(tf, lambda x, t: tf.sin(x * t), tf.constant(np.zeros(a.n), dtype=tf.float64), t)
     fetch = tf.reduce_max(tf.abs(state[-1]))
-    with tf.Session() as sess:
-        sess.run(fetch, {t: np.arange(3) * 0.01})
-        grid = np.arange(a.steps + 1) * 0.01
-        times = []
-        for _ in range(a.repeats):
-            start = time.perf_counter()
-            m = sess.run(fetch, {t: grid})
-            times.append(time.perf_counter() - start)
-    sim_s = sorted(times)[len(times) // 2]
+    sim_s, m = tf_time_runs(tf, fetch, t, a.steps, a.repeats)
     print(f"sim_s: {sim_s:.6f}\nmax_abs_x: {float(m):.3g}\ntf_version: {tf.__version__}")
 
 
