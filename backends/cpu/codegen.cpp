@@ -3,12 +3,14 @@
 // step of the program in every thread:
 //   - a kernel step runs the thread's static chunk of the element range (small kernels: thread 0);
 //   - copies, CSR builds, recording and callbacks run on thread 0;
-//   - a barrier (GOMP_barrier) separates two steps only where the second touches, at other
+//   - a barrier (sf_cpu_barrier, runtime.h) separates two steps only where the second touches, at other
 //     elements or on other threads, what the first wrote (same-size Map kernels that only access
 //     their own element o need none); after each barrier every thread stops if an error was recorded;
 //   - a scan region is a loop over k in the generated code; double-buffered carries swap pointers
 //     (each thread keeps its own copy of the buffer table, so swaps need no synchronisation).
 // Nothing is dispatched at run time: the host calls the entry once per run.
+#include <set>
+
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/IntrinsicsX86.h>
 #include <llvm/IR/Verifier.h>
@@ -24,6 +26,26 @@ using llvm::Type;  // not sf::Type
 
 namespace {
 constexpr int64_t kBlasMinWork = 64 * 64 * 64;  // matmuls with m*n*k from here on call CBLAS
+// Step-by-step scans with less work per step than this (elements over all kernels) run on thread 0
+// alone: their steps take microseconds, about what the barriers between them cost when both threads
+// run, and far less than one barrier behind a thread that another process has descheduled.
+constexpr int64_t kSoloWork = 32768;
+
+// Elements processed by one run of `ss` (nested scans: per step times their length), capped.
+int64_t work(const std::vector<Step>& ss) {
+  int64_t w = 0;
+  for (const Step& s : ss) {
+    switch (s.kind) {
+      case StepKind::Kernel: w += s.kernel.n * std::max<int64_t>(1, s.kernel.len); break;
+      case StepKind::Matmul: w += s.matmul.m * s.matmul.n * s.matmul.k; break;
+      case StepKind::Copy: w += s.copy.rows * s.copy.elems; break;
+      case StepKind::Segments: w += s.segments.size; break;
+      case StepKind::Scan: w += (work(s.scan.prologue) + work(s.scan.body)) * s.scan.length; break;
+    }
+    w = std::min(w, kSoloWork);
+  }
+  return w;
+}
 }  // namespace
 
 Gen::Gen(const KernelProgram& p, const CodegenOptions& o, LLVMContext& c, Module& m, Layout& l)
@@ -144,6 +166,7 @@ FunctionCallee Gen::runtime(const char* name) {
                      : n == "sf_cpu_event_finish" ? FunctionType::get(i64t, {ap, i32t}, false)
                      : n == "sf_cpu_rt_begin"     ? FunctionType::get(vt, {ap, i32t, i32t}, false)
                      : n == "sf_cpu_rt_end"       ? FunctionType::get(vt, {ap}, false)
+                     : n == "sf_cpu_barrier"      ? FunctionType::get(vt, {ap, i32t}, false)
                                                   : nullptr;
   if (!ft) internal_error("cpu codegen: no runtime function {}", name);
   return M.getOrInsertFunction(name, ft);
@@ -152,10 +175,10 @@ FunctionCallee Gen::runtime(const char* name) {
 void Gen::serial(const std::function<void()>& body) { if_then(B.CreateICmpEQ(tid, i32(0)), body, "t0"); }
 
 void Gen::barrier() {
-  B.CreateCall(f_barrier);
+  if (!solo) B.CreateCall(runtime("sf_cpu_barrier"), {args, nthreads});
   Value* err = B.CreateLoad(i32t, field_ptr(kError), /*isVolatile=*/true);
   BasicBlock* go = BasicBlock::Create(C, "go", body_fn);
-  B.CreateCondBr(B.CreateICmpNE(err, i32(0)), exit_bb, go);
+  B.CreateCondBr(B.CreateICmpNE(err, i32(0)), solo ? solo_exit : exit_bb, go);
   B.SetInsertPoint(go);
 }
 
@@ -194,7 +217,7 @@ int Gen::add_check(const std::string& what, int64_t limit) {
   return static_cast<int>(L.checks.size()) - 1;
 }
 
-bool Gen::run_serially(int64_t n) const { return n < opt.min_parallel; }
+bool Gen::run_serially(int64_t n) const { return solo || n < opt.min_parallel; }
 
 std::pair<Value*, Value*> Gen::chunk(int64_t n) {
   // ceil(n / threads) rounded up to 8 elements (whole vectors), then clipped to n.
@@ -254,6 +277,7 @@ class StepGen {
   void matmul(const MatmulStep& m);
   void segments(const SegmentsStep& s);
   void scan(const ScanRegion& r);
+  void scan_steps(const ScanRegion& r);
   void memmove(Value* dst, Value* src, Value* bytes) { B.CreateMemMove(dst, MaybeAlign(1), src, MaybeAlign(1), bytes); }
   Value* byte_ptr(int buf, Value* elem_offset) {
     int64_t e = dtype_size(g.P.buffers[static_cast<size_t>(buf)].dtype);
@@ -435,6 +459,39 @@ void StepGen::segments(const SegmentsStep& s) {
 // ---- scan regions ----------------------------------------------------------------------------
 
 void StepGen::scan(const ScanRegion& r) {
+  bool interchanged = g.opt.interchange && g.can_interchange(r);  // no barriers per step anyway
+  if (!g.solo && !interchanged && work(r.body) < kSoloWork) {  // thread 0 runs it all; the others wait once
+    std::set<int> swapped;  // double-buffered carries of this scan and the scans inside it
+    auto add = [&](const ScanRegion& x) {
+      for (const ScanCarry& c : x.carries)
+        if (c.next >= 0) swapped.insert(c.state), swapped.insert(c.next);
+    };
+    add(r);
+    for (const auto* ss : {&r.prologue, &r.body})
+      for_each_step(*ss, [&](const Step& s) {
+        if (s.kind == StepKind::Scan) add(s.scan);
+      });
+    auto table_entry = [&](int b) { return B.CreateInBoundsGEP(g.i8p, g.field(kBuffers), g.i64(b)); };
+    g.sync();
+    g.serial([&] {
+      Value *tid = g.tid, *nt = g.nthreads;
+      g.tid = g.i32(0), g.nthreads = g.i32(1), g.solo = true;
+      g.solo_exit = BasicBlock::Create(g.C, "solo.exit", g.body_fn);
+      scan_steps(r);
+      // The other threads' tables must follow thread 0's swaps: through args->buffers.
+      for (int b : swapped) B.CreateStore(g.buf_ptr(b), table_entry(b));
+      B.CreateBr(g.solo_exit);
+      B.SetInsertPoint(g.solo_exit);
+      g.tid = tid, g.nthreads = nt, g.solo = false, g.solo_exit = nullptr;
+    });
+    g.sync();  // stops every thread if thread 0 left the scan with an error
+    for (int b : swapped) B.CreateStore(B.CreateLoad(g.i8p, table_entry(b)), g.slots[static_cast<size_t>(b)]);
+    return;
+  }
+  scan_steps(r);
+}
+
+void StepGen::scan_steps(const ScanRegion& r) {
   int region = g.next_region++;
   g.L.regions.push_back(RegionInfo{r.label, r.node});
   g.sync();  // the carries' initial values are complete
@@ -619,7 +676,6 @@ void Gen::run(const std::string& entry) {
   FunctionType* outlined = FunctionType::get(vt, {i8p}, false);
   f_parallel = Function::Create(FunctionType::get(vt, {PointerType::getUnqual(outlined), i8p, i32t, i32t}, false),
                                 Function::ExternalLinkage, "GOMP_parallel", M);
-  f_barrier = Function::Create(FunctionType::get(vt, false), Function::ExternalLinkage, "GOMP_barrier", M);
   f_thread_num = Function::Create(FunctionType::get(i32t, false), Function::ExternalLinkage, "omp_get_thread_num", M);
   f_num_threads = Function::Create(FunctionType::get(i32t, false), Function::ExternalLinkage, "omp_get_num_threads", M);
 

@@ -94,11 +94,15 @@ class Gen {
   std::vector<llvm::AllocaInst*> slots;  // per buffer: this thread's pointer
   std::vector<int> region_stack;         // enclosing regions, outermost first
   std::vector<Footprint> pending;        // steps since the last barrier
+  // Inside a scan that thread 0 runs alone (StepGen::scan): tid is 0 and nthreads 1 as constants,
+  // barriers only check for errors, and an error leaves for solo_exit (where all threads meet).
+  bool solo = false;
+  llvm::BasicBlock* solo_exit = nullptr;
   std::map<std::pair<const Kernel*, bool>, llvm::Function*> kernel_fns;
   std::vector<std::vector<std::pair<int64_t, int64_t>>> ranges;  // per buffer: arena byte ranges it may occupy
   std::vector<int> partner;                                      // double-buffered carries: the other buffer
   int next_region = 0;
-  llvm::Function *f_barrier = nullptr, *f_parallel = nullptr, *f_thread_num = nullptr, *f_num_threads = nullptr;
+  llvm::Function *f_parallel = nullptr, *f_thread_num = nullptr, *f_num_threads = nullptr;
 };
 
 }  // namespace sf::cpu
