@@ -26,13 +26,15 @@ using llvm::Type;  // not sf::Type
 
 namespace {
 constexpr int64_t kBlasMinWork = 64 * 64 * 64;  // matmuls with m*n*k from here on call CBLAS
-// Step-by-step scans with less work per step than this (elements over all kernels) run on thread 0
-// alone: their steps take microseconds, about what the barriers between them cost when both threads
-// run, and far less than one barrier behind a thread that another process has descheduled.
-constexpr int64_t kSoloWork = 32768;
+// Step-by-step scans with less work per step than kSoloFactor * min_parallel (32768 elements over
+// all kernels by default) run on thread 0 alone: their steps take microseconds, about what the
+// barriers between them cost when both threads run, and far less than one barrier behind a thread
+// that another process has descheduled. (Tied to min_parallel so that tests which split every
+// kernel, min_parallel 1, still run small scans step by step on all threads.)
+constexpr int64_t kSoloFactor = 64;
 
-// Elements processed by one run of `ss` (nested scans: per step times their length), capped.
-int64_t work(const std::vector<Step>& ss) {
+// Elements processed by one run of `ss` (nested scans: per step times their length), up to cap.
+int64_t work(const std::vector<Step>& ss, int64_t cap) {
   int64_t w = 0;
   for (const Step& s : ss) {
     switch (s.kind) {
@@ -40,9 +42,9 @@ int64_t work(const std::vector<Step>& ss) {
       case StepKind::Matmul: w += s.matmul.m * s.matmul.n * s.matmul.k; break;
       case StepKind::Copy: w += s.copy.rows * s.copy.elems; break;
       case StepKind::Segments: w += s.segments.size; break;
-      case StepKind::Scan: w += (work(s.scan.prologue) + work(s.scan.body)) * s.scan.length; break;
+      case StepKind::Scan: w += (work(s.scan.prologue, cap) + work(s.scan.body, cap)) * s.scan.length; break;
     }
-    w = std::min(w, kSoloWork);
+    w = std::min(w, cap);
   }
   return w;
 }
@@ -460,7 +462,8 @@ void StepGen::segments(const SegmentsStep& s) {
 
 void StepGen::scan(const ScanRegion& r) {
   bool interchanged = g.opt.interchange && g.can_interchange(r);  // no barriers per step anyway
-  if (!g.solo && !interchanged && work(r.body) < kSoloWork) {  // thread 0 runs it all; the others wait once
+  int64_t solo_work = kSoloFactor * g.opt.min_parallel;
+  if (!g.solo && !interchanged && work(r.body, solo_work) < solo_work) {  // thread 0 runs it all; the others wait once
     std::set<int> swapped;  // double-buffered carries of this scan and the scans inside it
     auto add = [&](const ScanRegion& x) {
       for (const ScanCarry& c : x.carries)
