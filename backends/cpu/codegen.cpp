@@ -11,6 +11,7 @@
 // Nothing is dispatched at run time: the host calls the entry once per run.
 #include <set>
 
+#include <llvm/IR/DiagnosticInfo.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/IntrinsicsX86.h>
 #include <llvm/IR/Verifier.h>
@@ -122,7 +123,8 @@ AllocaInst* Gen::entry_alloca(Type* t, const char* name) {
   return e.CreateAlloca(t, nullptr, name);
 }
 
-void Gen::loop(Value* lo, Value* hi, const std::function<void(Value*)>& body, const char* name, bool no_unroll) {
+void Gen::loop(Value* lo, Value* hi, const std::function<void(Value*)>& body, const char* name, bool no_unroll,
+               int vector_width) {
   Function* f = B.GetInsertBlock()->getParent();
   BasicBlock* pre = B.GetInsertBlock();
   BasicBlock* head = BasicBlock::Create(C, Twine(name) + ".head", f);
@@ -138,9 +140,13 @@ void Gen::loop(Value* lo, Value* hi, const std::function<void(Value*)>& body, co
   Value* next = B.CreateAdd(i, ConstantInt::get(lo->getType(), 1));
   i->addIncoming(next, B.GetInsertBlock());
   BranchInst* back = B.CreateBr(head);
-  if (no_unroll) {
-    MDNode* off = MDNode::get(C, {MDString::get(C, "llvm.loop.unroll.disable")});
-    MDNode* id = MDNode::getDistinct(C, {nullptr, off});
+  std::vector<Metadata*> md = {nullptr};
+  if (no_unroll) md.push_back(MDNode::get(C, {MDString::get(C, "llvm.loop.unroll.disable")}));
+  if (vector_width > 0)
+    md.push_back(MDNode::get(C, {MDString::get(C, "llvm.loop.vectorize.width"),
+                                 ConstantAsMetadata::get(B.getInt32(static_cast<uint32_t>(vector_width)))}));
+  if (md.size() > 1) {
+    MDNode* id = MDNode::getDistinct(C, md);
     id->replaceOperandWith(0, id);
     back->setMetadata(LLVMContext::MD_loop, id);
   }
@@ -750,8 +756,18 @@ void Gen::ftz_exit() {
   B.CreateCall(Intrinsic::getDeclaration(&M, Intrinsic::x86_sse_ldmxcsr), {B.CreateBitCast(mxcsr, i8p)});
 }
 
+namespace {
+// Kernels with a requested vector width (kernel_gen.cpp) make the vectoriser print a remark to
+// stderr when it cannot vectorise their loop (a call without a vector variant, a check's branch);
+// that is expected and the loop stays scalar, so remarks are dropped.
+struct DropRemarks : DiagnosticHandler {
+  bool handleDiagnostics(const DiagnosticInfo& d) override { return d.getSeverity() == DS_Remark; }
+};
+}  // namespace
+
 std::unique_ptr<Module> generate(const KernelProgram& p, const CodegenOptions& o, LLVMContext& ctx,
                                  const std::string& entry, Layout& layout) {
+  ctx.setDiagnosticHandler(std::make_unique<DropRemarks>());
   auto m = std::make_unique<Module>(entry, ctx);
   Gen g(p, o, ctx, *m, layout);
   g.run(entry);

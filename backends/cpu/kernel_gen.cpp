@@ -59,6 +59,7 @@ class KernelEmitter {
   void list(const std::vector<Inst>& is, const std::vector<bool>& which, std::vector<Value*>& v, Value* index,
             bool once_stores);
   void iteration(Value* o, bool first);
+  int vector_width() const;
   void fold(Value* o);
 
   Gen& g_;
@@ -352,6 +353,24 @@ void KernelEmitter::iteration(Value* o, bool first) {
   list(k_.body, each, body_v_, o, first);
 }
 
+// The vectoriser sizes vectors by the widest type the loop loads or stores, so an f32 Map kernel
+// that also keeps an i64 (a spike count) gets 4 lanes: half a 256-bit register, and libmvec's
+// float functions at 4 lanes are SSE ones or missing (expm1f, log1pf, tanhf), so those calls stayed
+// scalar. Such kernels ask for a full register of floats (the i64 values take several). Kernels
+// that also hold f64 values are left alone (LLVM chooses), as are all others.
+int KernelEmitter::vector_width() const {
+  if (k_.kind != KernelKind::Map) return 0;
+  bool f32 = false, i64 = false;
+  for (size_t i = 0; i < k_.body.size(); ++i) {
+    const Inst& in = k_.body[i];
+    if (body_u_[i]) continue;  // computed once, before the loop
+    if (in.dtype == DType::f64) return 0;
+    f32 |= in.dtype == DType::f32;
+    i64 |= in.dtype == DType::i64 && (in.kind == InstKind::Load || in.kind == InstKind::Store);
+  }
+  return f32 && i64 ? g_.vector_bits / 32 : 0;
+}
+
 void KernelEmitter::emit() {
   entry_ = BasicBlock::Create(g_.C, "entry", f_);
   BasicBlock* pre = BasicBlock::Create(g_.C, "pre", f_);
@@ -411,7 +430,7 @@ void KernelEmitter::emit() {
   g_.loop(start, end_, [&](Value* o) {
     body_v_ = saved;
     iteration(o, false);
-  }, "o", /*no_unroll=*/true);
+  }, "o", /*no_unroll=*/true, vector_width());
   B.CreateRetVoid();
   // The entry's typed pointers were inserted before its terminator.
 }
