@@ -15,6 +15,7 @@
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/IntrinsicsX86.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/Support/Host.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include "backends/cpu/gen.h"
@@ -56,6 +57,8 @@ Gen::Gen(const KernelProgram& p, const CodegenOptions& o, LLVMContext& c, Module
   i8p = B.getInt8PtrTy();
   i64t = B.getInt64Ty();
   i32t = B.getInt32Ty();
+  StringMap<bool> features;  // kernels prefer 512-bit vectors where the host has them (kernel_gen.cpp)
+  if (sys::getHostCPUFeatures(features) && features.lookup("avx512f")) vector_bits = 512;
   Type* vp = i8p;
   args_type = StructType::create(C, "sf_cpu_args");
   PointerType* ap = PointerType::getUnqual(args_type);

@@ -103,7 +103,7 @@ class Gen {
   std::vector<std::vector<std::pair<int64_t, int64_t>>> ranges;  // per buffer: arena byte ranges it may occupy
   std::vector<int> partner;                                      // double-buffered carries: the other buffer
   int next_region = 0;
-  int vector_bits = 256;  // the vector registers kernels use (AVX2)
+  int vector_bits = 256;  // 512 where the host has AVX-512 (kernels prefer its registers)
   llvm::Function *f_parallel = nullptr, *f_thread_num = nullptr, *f_num_threads = nullptr;
 };
 
