@@ -60,6 +60,7 @@ class KernelEmitter {
             bool once_stores);
   void iteration(Value* o, bool first);
   int vector_width() const;
+  Value* exact_reciprocals(std::map<int, Value*>& recip);
   void fold(Value* o);
 
   Gen& g_;
@@ -73,6 +74,7 @@ class KernelEmitter {
   std::vector<Value*> body_v_, inner_v_;
   std::vector<bool> body_u_;
   std::vector<AllocaInst*> acc_, started_;
+  std::map<int, Value*> recip_;  // divisor instruction -> its exact reciprocal (exact_reciprocals)
 };
 
 Value* KernelEmitter::load(int buf, Value* idx, DType d) {
@@ -277,7 +279,9 @@ void KernelEmitter::list(const std::vector<Inst>& is, const std::vector<bool>& w
         break;
       case InstKind::Unary: r = unary(in.op, in.dtype, val(in.a)); break;
       case InstKind::Binary:
-        r = in.op == Op::Pow ? power(in, is, val(in.a), val(in.b)) : binary(in.op, in.dtype, val(in.a), val(in.b));
+        if (in.op == Op::Div && &is == &k_.body && recip_.count(in.b)) r = B.CreateFMul(val(in.a), recip_[in.b]);
+        else if (in.op == Op::Pow) r = power(in, is, val(in.a), val(in.b));
+        else r = binary(in.op, in.dtype, val(in.a), val(in.b));
         break;
       case InstKind::Compare: r = compare(in.op, dt(in.a), val(in.a), val(in.b)); break;
       case InstKind::Select: r = B.CreateSelect(val(in.a), val(in.b), val(in.c)); break;
@@ -427,12 +431,57 @@ void KernelEmitter::emit() {
     start = phi;
   }
   std::vector<Value*> saved = body_v_;
-  g_.loop(start, end_, [&](Value* o) {
-    body_v_ = saved;
-    iteration(o, false);
-  }, "o", /*no_unroll=*/true, vector_width());
-  B.CreateRetVoid();
+  auto element_loop = [&] {
+    g_.loop(start, end_, [&](Value* o) {
+      body_v_ = saved;
+      iteration(o, false);
+    }, "o", /*no_unroll=*/true, vector_width());
+    B.CreateRetVoid();
+  };
+  std::map<int, Value*> recip;
+  if (Value* exact = exact_reciprocals(recip)) {  // two loops: with multiplications, with divisions
+    BasicBlock* fast = BasicBlock::Create(g_.C, "pow2", f_);
+    BasicBlock* general = BasicBlock::Create(g_.C, "general", f_);
+    B.CreateCondBr(exact, fast, general);
+    B.SetInsertPoint(fast);
+    recip_ = recip;
+    element_loop();
+    B.SetInsertPoint(general);
+    recip_.clear();
+  }
+  element_loop();
   // The entry's typed pointers were inserted before its terminator.
+}
+
+// Divisions by a per-launch value d (a membrane capacitance C_m = 1, say) in the step kernels of
+// time-inside-elements scans, which run for every block and step: when every such d is a power of
+// two whose reciprocal is a normal number, x / d and x * (1/d) are the same correctly rounded value
+// for every x (subnormal results and flushing included), and a multiplication is many times
+// cheaper than a vector division. Returns the condition (nullptr: no such division) and fills
+// `recip` with 1/d per divisor instruction.
+Value* KernelEmitter::exact_reciprocals(std::map<int, Value*>& recip) {
+  if (!once_per_call_ || k_.kind != KernelKind::Map) return nullptr;
+  Value* all = nullptr;
+  for (size_t i = 0; i < k_.body.size(); ++i) {
+    const Inst& in = k_.body[i];
+    if (body_u_[i] || in.kind != InstKind::Binary || in.op != Op::Div || !is_fp(in.dtype)) continue;
+    const Inst& d = k_.body[static_cast<size_t>(in.b)];
+    if (!body_u_[static_cast<size_t>(in.b)] || d.kind == InstKind::Const || recip.count(in.b)) continue;
+    Value* dv = body_v_[static_cast<size_t>(in.b)];
+    bool f64 = in.dtype == DType::f64;
+    int mant = f64 ? 52 : 23;
+    Type* it = f64 ? B.getInt64Ty() : B.getInt32Ty();
+    Value* bits = B.CreateBitCast(dv, it);
+    Value* exp = B.CreateAnd(B.CreateLShr(bits, ConstantInt::get(it, mant)), ConstantInt::get(it, f64 ? 0x7ff : 0xff));
+    Value* frac = B.CreateAnd(bits, ConstantInt::get(it, (uint64_t{1} << mant) - 1));
+    // Biased exponent e in [1, 2*bias - 1]: d and 2^-(e - bias) both normal.
+    Value* ok = B.CreateAnd(B.CreateICmpEQ(frac, ConstantInt::get(it, 0)),
+                            B.CreateAnd(B.CreateICmpUGE(exp, ConstantInt::get(it, 1)),
+                                        B.CreateICmpULE(exp, ConstantInt::get(it, f64 ? 2045 : 253))));
+    all = all ? B.CreateAnd(all, ok) : ok;
+    recip[in.b] = B.CreateFDiv(ConstantFP::get(dv->getType(), 1.0), dv);
+  }
+  return all;
 }
 
 }  // namespace
