@@ -3,15 +3,19 @@
 // step of the program in every thread:
 //   - a kernel step runs the thread's static chunk of the element range (small kernels: thread 0);
 //   - copies, CSR builds, recording and callbacks run on thread 0;
-//   - a barrier (GOMP_barrier) separates two steps only where the second touches, at other
+//   - a barrier (sf_cpu_barrier, runtime.h) separates two steps only where the second touches, at other
 //     elements or on other threads, what the first wrote (same-size Map kernels that only access
 //     their own element o need none); after each barrier every thread stops if an error was recorded;
 //   - a scan region is a loop over k in the generated code; double-buffered carries swap pointers
 //     (each thread keeps its own copy of the buffer table, so swaps need no synchronisation).
 // Nothing is dispatched at run time: the host calls the entry once per run.
+#include <set>
+
+#include <llvm/IR/DiagnosticInfo.h>
 #include <llvm/IR/Intrinsics.h>
 #include <llvm/IR/IntrinsicsX86.h>
 #include <llvm/IR/Verifier.h>
+#include <llvm/Support/Host.h>
 #include <llvm/Support/raw_ostream.h>
 
 #include "backends/cpu/gen.h"
@@ -24,6 +28,28 @@ using llvm::Type;  // not sf::Type
 
 namespace {
 constexpr int64_t kBlasMinWork = 64 * 64 * 64;  // matmuls with m*n*k from here on call CBLAS
+// Step-by-step scans with less work per step than kSoloFactor * min_parallel (32768 elements over
+// all kernels by default) run on thread 0 alone: their steps take microseconds, about what the
+// barriers between them cost when both threads run, and far less than one barrier behind a thread
+// that another process has descheduled. (Tied to min_parallel so that tests which split every
+// kernel, min_parallel 1, still run small scans step by step on all threads.)
+constexpr int64_t kSoloFactor = 64;
+
+// Elements processed by one run of `ss` (nested scans: per step times their length), up to cap.
+int64_t work(const std::vector<Step>& ss, int64_t cap) {
+  int64_t w = 0;
+  for (const Step& s : ss) {
+    switch (s.kind) {
+      case StepKind::Kernel: w += s.kernel.n * std::max<int64_t>(1, s.kernel.len); break;
+      case StepKind::Matmul: w += s.matmul.m * s.matmul.n * s.matmul.k; break;
+      case StepKind::Copy: w += s.copy.rows * s.copy.elems; break;
+      case StepKind::Segments: w += s.segments.size; break;
+      case StepKind::Scan: w += (work(s.scan.prologue, cap) + work(s.scan.body, cap)) * s.scan.length; break;
+    }
+    w = std::min(w, cap);
+  }
+  return w;
+}
 }  // namespace
 
 Gen::Gen(const KernelProgram& p, const CodegenOptions& o, LLVMContext& c, Module& m, Layout& l)
@@ -31,6 +57,8 @@ Gen::Gen(const KernelProgram& p, const CodegenOptions& o, LLVMContext& c, Module
   i8p = B.getInt8PtrTy();
   i64t = B.getInt64Ty();
   i32t = B.getInt32Ty();
+  StringMap<bool> features;  // kernels prefer 512-bit vectors where the host has them (kernel_gen.cpp)
+  if (sys::getHostCPUFeatures(features) && features.lookup("avx512f")) vector_bits = 512;
   Type* vp = i8p;
   args_type = StructType::create(C, "sf_cpu_args");
   PointerType* ap = PointerType::getUnqual(args_type);
@@ -98,7 +126,8 @@ AllocaInst* Gen::entry_alloca(Type* t, const char* name) {
   return e.CreateAlloca(t, nullptr, name);
 }
 
-void Gen::loop(Value* lo, Value* hi, const std::function<void(Value*)>& body, const char* name, bool no_unroll) {
+void Gen::loop(Value* lo, Value* hi, const std::function<void(Value*)>& body, const char* name, bool no_unroll,
+               int vector_width) {
   Function* f = B.GetInsertBlock()->getParent();
   BasicBlock* pre = B.GetInsertBlock();
   BasicBlock* head = BasicBlock::Create(C, Twine(name) + ".head", f);
@@ -114,13 +143,18 @@ void Gen::loop(Value* lo, Value* hi, const std::function<void(Value*)>& body, co
   Value* next = B.CreateAdd(i, ConstantInt::get(lo->getType(), 1));
   i->addIncoming(next, B.GetInsertBlock());
   BranchInst* back = B.CreateBr(head);
+  std::vector<Metadata*> md = {nullptr};
   if (no_unroll) {
-    MDNode* off = MDNode::get(C, {MDString::get(C, "llvm.loop.unroll.disable")});
+    md.push_back(MDNode::get(C, {MDString::get(C, "llvm.loop.unroll.disable")}));
     // One vector per iteration: with the vectoriser's default of 4 interleaved vectors, a loop
     // over 30 or 90 elements ran half its exp calls in the scalar remainder.
-    MDNode* one = MDNode::get(C, {MDString::get(C, "llvm.loop.interleave.count"),
-                                  ConstantAsMetadata::get(B.getInt32(1))});
-    MDNode* id = MDNode::getDistinct(C, {nullptr, off, one});
+    md.push_back(MDNode::get(C, {MDString::get(C, "llvm.loop.interleave.count"), ConstantAsMetadata::get(B.getInt32(1))}));
+  }
+  if (vector_width > 0)
+    md.push_back(MDNode::get(C, {MDString::get(C, "llvm.loop.vectorize.width"),
+                                 ConstantAsMetadata::get(B.getInt32(static_cast<uint32_t>(vector_width)))}));
+  if (md.size() > 1) {
+    MDNode* id = MDNode::getDistinct(C, md);
     id->replaceOperandWith(0, id);
     back->setMetadata(LLVMContext::MD_loop, id);
   }
@@ -148,6 +182,7 @@ FunctionCallee Gen::runtime(const char* name) {
                      : n == "sf_cpu_event_finish" ? FunctionType::get(i64t, {ap, i32t}, false)
                      : n == "sf_cpu_rt_begin"     ? FunctionType::get(vt, {ap, i32t, i32t}, false)
                      : n == "sf_cpu_rt_end"       ? FunctionType::get(vt, {ap}, false)
+                     : n == "sf_cpu_barrier"      ? FunctionType::get(vt, {ap, i32t}, false)
                                                   : nullptr;
   if (!ft) internal_error("cpu codegen: no runtime function {}", name);
   return M.getOrInsertFunction(name, ft);
@@ -156,10 +191,10 @@ FunctionCallee Gen::runtime(const char* name) {
 void Gen::serial(const std::function<void()>& body) { if_then(B.CreateICmpEQ(tid, i32(0)), body, "t0"); }
 
 void Gen::barrier() {
-  B.CreateCall(f_barrier);
+  if (!solo) B.CreateCall(runtime("sf_cpu_barrier"), {args, nthreads});
   Value* err = B.CreateLoad(i32t, field_ptr(kError), /*isVolatile=*/true);
   BasicBlock* go = BasicBlock::Create(C, "go", body_fn);
-  B.CreateCondBr(B.CreateICmpNE(err, i32(0)), exit_bb, go);
+  B.CreateCondBr(B.CreateICmpNE(err, i32(0)), solo ? solo_exit : exit_bb, go);
   B.SetInsertPoint(go);
 }
 
@@ -198,7 +233,7 @@ int Gen::add_check(const std::string& what, int64_t limit) {
   return static_cast<int>(L.checks.size()) - 1;
 }
 
-bool Gen::run_serially(int64_t n) const { return n < opt.min_parallel; }
+bool Gen::run_serially(int64_t n) const { return solo || n < opt.min_parallel; }
 
 std::pair<Value*, Value*> Gen::chunk(int64_t n) {
   // ceil(n / threads) rounded up to 8 elements (whole vectors), then clipped to n.
@@ -258,6 +293,7 @@ class StepGen {
   void matmul(const MatmulStep& m);
   void segments(const SegmentsStep& s);
   void scan(const ScanRegion& r);
+  void scan_steps(const ScanRegion& r);
   void memmove(Value* dst, Value* src, Value* bytes) { B.CreateMemMove(dst, MaybeAlign(1), src, MaybeAlign(1), bytes); }
   Value* byte_ptr(int buf, Value* elem_offset) {
     int64_t e = dtype_size(g.P.buffers[static_cast<size_t>(buf)].dtype);
@@ -439,6 +475,40 @@ void StepGen::segments(const SegmentsStep& s) {
 // ---- scan regions ----------------------------------------------------------------------------
 
 void StepGen::scan(const ScanRegion& r) {
+  bool interchanged = g.opt.interchange && g.can_interchange(r);  // no barriers per step anyway
+  int64_t solo_work = kSoloFactor * g.opt.min_parallel;
+  if (!g.solo && !interchanged && work(r.body, solo_work) < solo_work) {  // thread 0 runs it all; the others wait once
+    std::set<int> swapped;  // double-buffered carries of this scan and the scans inside it
+    auto add = [&](const ScanRegion& x) {
+      for (const ScanCarry& c : x.carries)
+        if (c.next >= 0) swapped.insert(c.state), swapped.insert(c.next);
+    };
+    add(r);
+    for (const auto* ss : {&r.prologue, &r.body})
+      for_each_step(*ss, [&](const Step& s) {
+        if (s.kind == StepKind::Scan) add(s.scan);
+      });
+    auto table_entry = [&](int b) { return B.CreateInBoundsGEP(g.i8p, g.field(kBuffers), g.i64(b)); };
+    g.sync();
+    g.serial([&] {
+      Value *tid = g.tid, *nt = g.nthreads;
+      g.tid = g.i32(0), g.nthreads = g.i32(1), g.solo = true;
+      g.solo_exit = BasicBlock::Create(g.C, "solo.exit", g.body_fn);
+      scan_steps(r);
+      // The other threads' tables must follow thread 0's swaps: through args->buffers.
+      for (int b : swapped) B.CreateStore(g.buf_ptr(b), table_entry(b));
+      B.CreateBr(g.solo_exit);
+      B.SetInsertPoint(g.solo_exit);
+      g.tid = tid, g.nthreads = nt, g.solo = false, g.solo_exit = nullptr;
+    });
+    g.sync();  // stops every thread if thread 0 left the scan with an error
+    for (int b : swapped) B.CreateStore(B.CreateLoad(g.i8p, table_entry(b)), g.slots[static_cast<size_t>(b)]);
+    return;
+  }
+  scan_steps(r);
+}
+
+void StepGen::scan_steps(const ScanRegion& r) {
   int region = g.next_region++;
   g.L.regions.push_back(RegionInfo{r.label, r.node});
   g.sync();  // the carries' initial values are complete
@@ -623,7 +693,6 @@ void Gen::run(const std::string& entry) {
   FunctionType* outlined = FunctionType::get(vt, {i8p}, false);
   f_parallel = Function::Create(FunctionType::get(vt, {PointerType::getUnqual(outlined), i8p, i32t, i32t}, false),
                                 Function::ExternalLinkage, "GOMP_parallel", M);
-  f_barrier = Function::Create(FunctionType::get(vt, false), Function::ExternalLinkage, "GOMP_barrier", M);
   f_thread_num = Function::Create(FunctionType::get(i32t, false), Function::ExternalLinkage, "omp_get_thread_num", M);
   f_num_threads = Function::Create(FunctionType::get(i32t, false), Function::ExternalLinkage, "omp_get_num_threads", M);
 
@@ -695,8 +764,18 @@ void Gen::ftz_exit() {
   B.CreateCall(Intrinsic::getDeclaration(&M, Intrinsic::x86_sse_ldmxcsr), {B.CreateBitCast(mxcsr, i8p)});
 }
 
+namespace {
+// Kernels with a requested vector width (kernel_gen.cpp) make the vectoriser print a remark to
+// stderr when it cannot vectorise their loop (a call without a vector variant, a check's branch);
+// that is expected and the loop stays scalar, so remarks are dropped.
+struct DropRemarks : DiagnosticHandler {
+  bool handleDiagnostics(const DiagnosticInfo& d) override { return d.getSeverity() == DS_Remark; }
+};
+}  // namespace
+
 std::unique_ptr<Module> generate(const KernelProgram& p, const CodegenOptions& o, LLVMContext& ctx,
                                  const std::string& entry, Layout& layout) {
+  ctx.setDiagnosticHandler(std::make_unique<DropRemarks>());
   auto m = std::make_unique<Module>(entry, ctx);
   Gen g(p, o, ctx, *m, layout);
   g.run(entry);

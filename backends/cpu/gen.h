@@ -51,8 +51,9 @@ class Gen {
   // for (i = lo; i < hi; ++i) body(i), at the builder's position.
   // no_unroll: the loop gets llvm.loop.unroll.disable (element loops: vectorised, but neither
   // unrolled nor fully unrolled at constant trip counts, which costs compile time for no speed).
+  // vector_width > 0: the loop gets llvm.loop.vectorize.width (see kernel_gen.cpp).
   void loop(llvm::Value* lo, llvm::Value* hi, const std::function<void(llvm::Value*)>& body, const char* name,
-            bool no_unroll = false);
+            bool no_unroll = false, int vector_width = 0);
   void if_then(llvm::Value* cond, const std::function<void()>& then, const char* name);
   void barrier();                 // all threads meet; then stop if a run-time error was recorded
   void sync_if_needed(const Footprint& f);  // a barrier when f conflicts with the steps since the last one
@@ -96,11 +97,16 @@ class Gen {
   std::vector<llvm::AllocaInst*> slots;  // per buffer: this thread's pointer
   std::vector<int> region_stack;         // enclosing regions, outermost first
   std::vector<Footprint> pending;        // steps since the last barrier
+  // Inside a scan that thread 0 runs alone (StepGen::scan): tid is 0 and nthreads 1 as constants,
+  // barriers only check for errors, and an error leaves for solo_exit (where all threads meet).
+  bool solo = false;
+  llvm::BasicBlock* solo_exit = nullptr;
   std::map<std::pair<const Kernel*, bool>, llvm::Function*> kernel_fns;
   std::vector<std::vector<std::pair<int64_t, int64_t>>> ranges;  // per buffer: arena byte ranges it may occupy
   std::vector<int> partner;                                      // double-buffered carries: the other buffer
   int next_region = 0;
-  llvm::Function *f_barrier = nullptr, *f_parallel = nullptr, *f_thread_num = nullptr, *f_num_threads = nullptr;
+  int vector_bits = 256;  // 512 where the host has AVX-512 (kernels prefer its registers)
+  llvm::Function *f_parallel = nullptr, *f_thread_num = nullptr, *f_num_threads = nullptr;
 };
 
 }  // namespace sf::cpu

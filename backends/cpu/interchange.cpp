@@ -127,7 +127,7 @@ void Gen::interchanged_scan(const ScanRegion& r, int region) {
   ++L.interchanged;
   const int64_t kBlock = opt.block;  // a multiple of the vector width; a block's state fits in L1
   const int64_t n = plan.n, nblocks = (n + kBlock - 1) / kBlock;
-  if (nblocks > 1) L.parallel = true;
+  if (nblocks > 1 && !solo) L.parallel = true;
   auto buf = [&](int b) -> const Buffer& { return P.buffers[static_cast<size_t>(b)]; };
   auto slot_of = [&](int b) { return slots[static_cast<size_t>(b)]; };
 

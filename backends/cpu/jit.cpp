@@ -80,6 +80,7 @@ class Jit {
     def("cblas_sgemm", reinterpret_cast<void*>(&cblas_sgemm));
     def("sf_cpu_rt_begin", reinterpret_cast<void*>(&sf_cpu_rt_begin));
     def("sf_cpu_rt_end", reinterpret_cast<void*>(&sf_cpu_rt_end));
+    def("sf_cpu_barrier", reinterpret_cast<void*>(&sf_cpu_barrier));
     def("sf_cpu_event_push", reinterpret_cast<void*>(&sf_cpu_event_push));
     def("sf_cpu_event_merge", reinterpret_cast<void*>(&sf_cpu_event_merge));
     def("sf_cpu_event_emit", reinterpret_cast<void*>(&sf_cpu_event_emit));

@@ -60,6 +60,8 @@ class KernelEmitter {
   void list(const std::vector<Inst>& is, const std::vector<bool>& which, std::vector<Value*>& v, Value* index,
             bool once_stores);
   void iteration(Value* o, bool first);
+  int vector_width() const;
+  Value* exact_reciprocals(std::map<int, Value*>& recip);
   void fold(Value* o);
 
   Gen& g_;
@@ -75,6 +77,7 @@ class KernelEmitter {
   std::vector<Value*> body_v_, inner_v_;
   std::vector<bool> body_u_;
   std::vector<AllocaInst*> acc_, started_;
+  std::map<int, Value*> recip_;  // divisor instruction -> its exact reciprocal (exact_reciprocals)
 };
 
 Value* KernelEmitter::load(int buf, Value* idx, DType d) {
@@ -279,7 +282,9 @@ void KernelEmitter::list(const std::vector<Inst>& is, const std::vector<bool>& w
         break;
       case InstKind::Unary: r = unary(in.op, in.dtype, val(in.a)); break;
       case InstKind::Binary:
-        r = in.op == Op::Pow ? power(in, is, val(in.a), val(in.b)) : binary(in.op, in.dtype, val(in.a), val(in.b));
+        if (in.op == Op::Div && &is == &k_.body && recip_.count(in.b)) r = B.CreateFMul(val(in.a), recip_[in.b]);
+        else if (in.op == Op::Pow) r = power(in, is, val(in.a), val(in.b));
+        else r = binary(in.op, in.dtype, val(in.a), val(in.b));
         break;
       case InstKind::Compare: r = compare(in.op, dt(in.a), val(in.a), val(in.b)); break;
       case InstKind::Select: r = B.CreateSelect(val(in.a), val(in.b), val(in.c)); break;
@@ -355,6 +360,24 @@ void KernelEmitter::iteration(Value* o, bool first) {
   list(k_.body, each, body_v_, o, first);
 }
 
+// The vectoriser sizes vectors by the widest type the loop loads or stores, so an f32 Map kernel
+// that also keeps an i64 (a spike count) gets 4 lanes: half a 256-bit register, and libmvec's
+// float functions at 4 lanes are SSE ones or missing (expm1f, log1pf, tanhf), so those calls stayed
+// scalar. Such kernels ask for a full register of floats (the i64 values take several). Kernels
+// that also hold f64 values are left alone (LLVM chooses), as are all others.
+int KernelEmitter::vector_width() const {
+  if (k_.kind != KernelKind::Map) return 0;
+  bool f32 = false, i64 = false;
+  for (size_t i = 0; i < k_.body.size(); ++i) {
+    const Inst& in = k_.body[i];
+    if (body_u_[i]) continue;  // computed once, before the loop
+    if (in.dtype == DType::f64) return 0;
+    f32 |= in.dtype == DType::f32;
+    i64 |= in.dtype == DType::i64 && (in.kind == InstKind::Load || in.kind == InstKind::Store);
+  }
+  return f32 && i64 ? g_.vector_bits / 32 : 0;
+}
+
 void KernelEmitter::emit() {
   entry_ = BasicBlock::Create(g_.C, "entry", f_);
   BasicBlock* pre = BasicBlock::Create(g_.C, "pre", f_);
@@ -411,12 +434,57 @@ void KernelEmitter::emit() {
     start = phi;
   }
   std::vector<Value*> saved = body_v_;
-  g_.loop(start, end_, [&](Value* o) {
-    body_v_ = saved;
-    iteration(o, false);
-  }, "o", /*no_unroll=*/true);
-  B.CreateRetVoid();
+  auto element_loop = [&] {
+    g_.loop(start, end_, [&](Value* o) {
+      body_v_ = saved;
+      iteration(o, false);
+    }, "o", /*no_unroll=*/true, vector_width());
+    B.CreateRetVoid();
+  };
+  std::map<int, Value*> recip;
+  if (Value* exact = exact_reciprocals(recip)) {  // two loops: with multiplications, with divisions
+    BasicBlock* fast = BasicBlock::Create(g_.C, "pow2", f_);
+    BasicBlock* general = BasicBlock::Create(g_.C, "general", f_);
+    B.CreateCondBr(exact, fast, general);
+    B.SetInsertPoint(fast);
+    recip_ = recip;
+    element_loop();
+    B.SetInsertPoint(general);
+    recip_.clear();
+  }
+  element_loop();
   // The entry's typed pointers were inserted before its terminator.
+}
+
+// Divisions by a per-launch value d (a membrane capacitance C_m = 1, say) in the step kernels of
+// time-inside-elements scans, which run for every block and step: when every such d is a power of
+// two whose reciprocal is a normal number, x / d and x * (1/d) are the same correctly rounded value
+// for every x (subnormal results and flushing included), and a multiplication is many times
+// cheaper than a vector division. Returns the condition (nullptr: no such division) and fills
+// `recip` with 1/d per divisor instruction.
+Value* KernelEmitter::exact_reciprocals(std::map<int, Value*>& recip) {
+  if (!once_per_call_ || k_.kind != KernelKind::Map) return nullptr;
+  Value* all = nullptr;
+  for (size_t i = 0; i < k_.body.size(); ++i) {
+    const Inst& in = k_.body[i];
+    if (body_u_[i] || in.kind != InstKind::Binary || in.op != Op::Div || !is_fp(in.dtype)) continue;
+    const Inst& d = k_.body[static_cast<size_t>(in.b)];
+    if (!body_u_[static_cast<size_t>(in.b)] || d.kind == InstKind::Const || recip.count(in.b)) continue;
+    Value* dv = body_v_[static_cast<size_t>(in.b)];
+    bool f64 = in.dtype == DType::f64;
+    int mant = f64 ? 52 : 23;
+    Type* it = f64 ? B.getInt64Ty() : B.getInt32Ty();
+    Value* bits = B.CreateBitCast(dv, it);
+    Value* exp = B.CreateAnd(B.CreateLShr(bits, ConstantInt::get(it, mant)), ConstantInt::get(it, f64 ? 0x7ff : 0xff));
+    Value* frac = B.CreateAnd(bits, ConstantInt::get(it, (uint64_t{1} << mant) - 1));
+    // Biased exponent e in [1, 2*bias - 1]: d and 2^-(e - bias) both normal.
+    Value* ok = B.CreateAnd(B.CreateICmpEQ(frac, ConstantInt::get(it, 0)),
+                            B.CreateAnd(B.CreateICmpUGE(exp, ConstantInt::get(it, 1)),
+                                        B.CreateICmpULE(exp, ConstantInt::get(it, f64 ? 2045 : 253))));
+    all = all ? B.CreateAnd(all, ok) : ok;
+    recip[in.b] = B.CreateFDiv(ConstantFP::get(dv->getType(), 1.0), dv);
+  }
+  return all;
 }
 
 }  // namespace
@@ -472,6 +540,10 @@ Function* Gen::kernel_function(const Kernel& k, bool* serial, bool once_per_call
                                  "kernel_" + k.name, M);
   f->addFnAttr(Attribute::NoInline);  // each kernel optimised on its own: bounded compile time
   f->addFnAttr(Attribute::NoUnwind);
+  // LLVM's x86 tuning prefers 256-bit vectors even where AVX-512 exists; the element loops here
+  // are long runs of arithmetic and libmvec calls (which have AVX-512 variants, see optimize.cpp),
+  // where 512-bit vectors made hh-squid's step about 1.25x (f64) and 1.45x (f32) faster.
+  if (vector_bits == 512) f->addFnAttr("prefer-vector-width", "512");
   for (size_t i = 0; i < bufs.size(); ++i) {
     bool alone = true;
     for (size_t j = 0; j < bufs.size(); ++j)

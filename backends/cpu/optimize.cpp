@@ -30,6 +30,22 @@ const VecDesc kExtraVecFuncs[] = {
     {"llvm.sin.f32", "_ZGVdN8v_sinf", ElementCount::getFixed(8)},
     {"llvm.cos.f64", "_ZGVdN4v_cos", ElementCount::getFixed(4)},
     {"llvm.cos.f32", "_ZGVdN8v_cosf", ElementCount::getFixed(8)},
+    // AVX-512 (kernels that prefer 512-bit vectors, kernel_gen.cpp): 8 doubles, 16 floats.
+    {"exp", "_ZGVeN8v_exp", ElementCount::getFixed(8)},       {"expf", "_ZGVeN16v_expf", ElementCount::getFixed(16)},
+    {"expm1", "_ZGVeN8v_expm1", ElementCount::getFixed(8)},   {"expm1f", "_ZGVeN16v_expm1f", ElementCount::getFixed(16)},
+    {"log", "_ZGVeN8v_log", ElementCount::getFixed(8)},       {"logf", "_ZGVeN16v_logf", ElementCount::getFixed(16)},
+    {"log1p", "_ZGVeN8v_log1p", ElementCount::getFixed(8)},   {"log1pf", "_ZGVeN16v_log1pf", ElementCount::getFixed(16)},
+    {"tanh", "_ZGVeN8v_tanh", ElementCount::getFixed(8)},     {"tanhf", "_ZGVeN16v_tanhf", ElementCount::getFixed(16)},
+    {"sin", "_ZGVeN8v_sin", ElementCount::getFixed(8)},       {"sinf", "_ZGVeN16v_sinf", ElementCount::getFixed(16)},
+    {"cos", "_ZGVeN8v_cos", ElementCount::getFixed(8)},       {"cosf", "_ZGVeN16v_cosf", ElementCount::getFixed(16)},
+    {"llvm.exp.f64", "_ZGVeN8v_exp", ElementCount::getFixed(8)},
+    {"llvm.exp.f32", "_ZGVeN16v_expf", ElementCount::getFixed(16)},
+    {"llvm.log.f64", "_ZGVeN8v_log", ElementCount::getFixed(8)},
+    {"llvm.log.f32", "_ZGVeN16v_logf", ElementCount::getFixed(16)},
+    {"llvm.sin.f64", "_ZGVeN8v_sin", ElementCount::getFixed(8)},
+    {"llvm.sin.f32", "_ZGVeN16v_sinf", ElementCount::getFixed(16)},
+    {"llvm.cos.f64", "_ZGVeN8v_cos", ElementCount::getFixed(8)},
+    {"llvm.cos.f32", "_ZGVeN16v_cosf", ElementCount::getFixed(16)},
 };
 
 }  // namespace

@@ -1,9 +1,16 @@
-/* Event buffers of time-inside-elements scans (see runtime.h). C, with malloc, realloc and qsort
- * only: the same text is compiled into every ahead-of-time object (backends/cpu/aot.cpp). */
+/* Event buffers of time-inside-elements scans and the threads' barrier (see runtime.h). C, with
+ * malloc, realloc, qsort and the futex system call only: the same text is compiled into every
+ * ahead-of-time object (backends/cpu/aot.cpp). */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE /* syscall() */
+#endif
 #include "backends/cpu/runtime.h"
 
+#include <linux/futex.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 typedef struct Pair {
   int64_t index, step;
@@ -32,9 +39,48 @@ typedef struct Slot {
   int64_t sent;     // events so far
 } Slot;
 
+/* A counting barrier with a generation number: the last thread to arrive resets the count and
+ * bumps `gen`, which the others watch. They spin briefly (a barrier between two running threads
+ * takes well under a microsecond), then sleep on `gen` in the kernel. libgomp's barrier spins for
+ * as long as OMP_WAIT_POLICY / GOMP_SPINCOUNT say, read when the library loads; a waiter spinning
+ * behind a thread that another process has descheduled burns its own core for a whole timeslice.
+ * The fields that arriving and waiting threads touch are on separate cache lines. */
+typedef struct Barrier {
+  _Alignas(64) int32_t arrived;
+  _Alignas(64) int32_t gen;
+  int32_t sleepers; /* threads in (or about to enter) futex_wait */
+} Barrier;
+
+enum { kSpins = 1000 }; /* pause instructions before sleeping: some tens of microseconds */
+
+static void futex_wait(int32_t* addr, int32_t expected) { /* returns at once unless *addr == expected */
+  syscall(SYS_futex, addr, FUTEX_WAIT_PRIVATE, expected, NULL, NULL, 0);
+}
+static void futex_wake_all(int32_t* addr) { syscall(SYS_futex, addr, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0); }
+
+static void barrier_wait(Barrier* b, int32_t n) {
+  /* gen can only move on once this thread has arrived, so g is this barrier's generation. */
+  int32_t g = __atomic_load_n(&b->gen, __ATOMIC_ACQUIRE);
+  if (__atomic_add_fetch(&b->arrived, 1, __ATOMIC_ACQ_REL) == n) {
+    __atomic_store_n(&b->arrived, 0, __ATOMIC_RELAXED); /* published by the release of gen */
+    __atomic_store_n(&b->gen, g + 1, __ATOMIC_SEQ_CST);
+    /* seq_cst with the sleepers' increment-then-check: a sleeper sees the new gen or is woken. */
+    if (__atomic_load_n(&b->sleepers, __ATOMIC_SEQ_CST) > 0) futex_wake_all(&b->gen);
+    return;
+  }
+  for (int i = 0; i < kSpins; ++i) {
+    if (__atomic_load_n(&b->gen, __ATOMIC_ACQUIRE) != g) return;
+    __builtin_ia32_pause();
+  }
+  __atomic_add_fetch(&b->sleepers, 1, __ATOMIC_SEQ_CST);
+  while (__atomic_load_n(&b->gen, __ATOMIC_SEQ_CST) == g) futex_wait(&b->gen, g);
+  __atomic_sub_fetch(&b->sleepers, 1, __ATOMIC_SEQ_CST);
+}
+
 typedef struct Runtime {
   int32_t slots, threads;
   Slot* slot;
+  Barrier* barrier;
 } Runtime;
 
 static Runtime* rt(sf_cpu_args* a) { return (Runtime*)a->rt; }
@@ -55,6 +101,9 @@ void sf_cpu_rt_begin(sf_cpu_args* a, int32_t slots, int32_t threads) {
   Runtime* r = (Runtime*)calloc(1, sizeof(Runtime));
   if (!r) abort();
   r->slots = slots, r->threads = threads;
+  r->barrier = (Barrier*)aligned_alloc(64, sizeof(Barrier));
+  if (!r->barrier) abort();
+  memset(r->barrier, 0, sizeof(Barrier));
   r->slot = (Slot*)calloc((size_t)(slots > 0 ? slots : 1), sizeof(Slot));
   for (int32_t s = 0; s < slots; ++s) r->slot[s].threads = (Vec*)calloc((size_t)threads, sizeof(Vec));
   a->rt = r;
@@ -68,8 +117,13 @@ void sf_cpu_rt_end(sf_cpu_args* a) {
     free(r->slot[s].merged.data);
   }
   free(r->slot);
+  free(r->barrier);
   free(r);
   a->rt = NULL;
+}
+
+void sf_cpu_barrier(sf_cpu_args* a, int32_t nthreads) {
+  if (nthreads > 1) barrier_wait(rt(a)->barrier, nthreads);
 }
 
 void sf_cpu_event_push(sf_cpu_args* a, int32_t slot, int32_t thread, int64_t index, int64_t step) {

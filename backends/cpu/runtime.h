@@ -16,6 +16,10 @@ extern "C" {
 /* Called by the entry around its parallel region: state for `slots` event outputs and `threads` threads. */
 void sf_cpu_rt_begin(sf_cpu_args* a, int32_t slots, int32_t threads);
 void sf_cpu_rt_end(sf_cpu_args* a);
+/* All `nthreads` threads of the region meet (instead of GOMP_barrier): a short spin, then the waiting
+ * threads sleep in the kernel, so a thread descheduled by another process on its core costs the
+ * others a sleep, not a timeslice of spinning. */
+void sf_cpu_barrier(sf_cpu_args* a, int32_t nthreads);
 /* Thread `thread` saw element `index` true at step `step` of events output `slot`. */
 void sf_cpu_event_push(sf_cpu_args* a, int32_t slot, int32_t thread, int64_t index, int64_t step);
 /* Thread 0, after a barrier: merges the threads' buffers into step order. */
