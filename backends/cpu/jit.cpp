@@ -4,11 +4,13 @@
 
 #include <omp.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include <llvm/ExecutionEngine/Orc/ExecutionUtils.h>
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
@@ -20,6 +22,7 @@
 #include <llvm/Target/TargetMachine.h>
 
 #include "backends/cpu/optimize.h"
+#include "backends/cpu/parts.h"
 #include "backends/cpu/runtime.h"
 #include "graph/error.h"
 
@@ -56,11 +59,12 @@ class Jit {
     InitializeNativeTarget();
     InitializeNativeTargetAsmPrinter();
     InitializeNativeTargetAsmParser();
-    auto jtmb = take(orc::JITTargetMachineBuilder::detectHost(), "detecting the host CPU");
-    jtmb.setCodeGenOptLevel(CodeGenOpt::Aggressive);
-    tm_ = take(jtmb.createTargetMachine(), "creating the target machine");
+    jtmb_ = std::make_unique<orc::JITTargetMachineBuilder>(
+        take(orc::JITTargetMachineBuilder::detectHost(), "detecting the host CPU"));
+    jtmb_->setCodeGenOptLevel(CodeGenOpt::Aggressive);
+    tm_ = take(jtmb_->createTargetMachine(), "creating the target machine");
     orc::LLJITBuilder lb;
-    lb.setJITTargetMachineBuilder(jtmb);
+    lb.setJITTargetMachineBuilder(*jtmb_);
     lb.setNumCompileThreads(2);  // a thread-safe compile layer (the default one is not)
     jit_ = take(lb.create(), "creating the JIT");
     char prefix = jit_->getDataLayout().getGlobalPrefix();
@@ -105,30 +109,44 @@ class Jit {
     m->setDataLayout(tm_->createDataLayout());
     m->setTargetTriple(tm_->getTargetTriple().str());
     auto t_gen = std::chrono::steady_clock::now();
-    optimize_module(*m, *tm_);
-    auto t_opt = std::chrono::steady_clock::now();
-    if (keep_ir || std::getenv("SF_CPU_DUMP_IR")) {  // SF_CPU_DUMP_IR=FILE: debugging aid
-      raw_string_ostream os(out->ir);
-      m->print(os, nullptr);
-      os.flush();
-      if (const char* path = std::getenv("SF_CPU_DUMP_IR"))
-        if (FILE* f = std::fopen(path, "w")) std::fputs(out->ir.c_str(), f), std::fclose(f);
-    }
-    check(jit_->addIRModule(orc::ThreadSafeModule(std::move(m), std::move(ctx))), "adding the module");
+    // Optimisation and machine code in parts, on several threads: only what crosses calls is done
+    // on the whole module.
+    propagate_across_calls(*m, *tm_);
+    auto t_prop = std::chrono::steady_clock::now();
+    PartsOptions po;
+    po.threads = static_cast<int>(std::clamp(std::thread::hardware_concurrency(), 1u, 8u));
+    po.cold = {entry, entry + ".body"};  // the entry and the per-thread orchestration (codegen.cpp)
+    if (const char* e = std::getenv("SF_CPU_JIT_THREADS")) po.threads = std::max(1, std::atoi(e));  // debugging aid
+    po.optimize = optimize_module;
+    bool dump = keep_ir || std::getenv("SF_CPU_DUMP_IR");  // SF_CPU_DUMP_IR=FILE: debugging aid
+    if (dump) po.ir = &out->ir;
+    std::vector<double> thread_cpu;
+    bool times = std::getenv("SF_CPU_JIT_TIMES");
+    if (times) po.thread_cpu_ms = &thread_cpu;
+    for (auto& obj : compile_in_parts(*m, entry, *jtmb_, po))
+      check(jit_->addObjectFile(std::move(obj)), "adding an object");
+    auto t_parts = std::chrono::steady_clock::now();
+    if (const char* path = std::getenv("SF_CPU_DUMP_IR"))
+      if (FILE* f = std::fopen(path, "w")) std::fputs(out->ir.c_str(), f), std::fclose(f);
     auto sym = take(jit_->lookup(entry), "compiling the program");
     out->entry = reinterpret_cast<EntryFn>(static_cast<uintptr_t>(sym.getAddress()));
     auto end = std::chrono::steady_clock::now();
     out->jit_ms = std::chrono::duration<double, std::milli>(end - start).count();
-    if (std::getenv("SF_CPU_JIT_TIMES")) {  // debugging aid: where jit_ms goes
+    if (times) {  // debugging aid: where jit_ms goes (wall clock), and each compile thread's CPU time
       auto ms = [](auto a, auto b) { return std::chrono::duration<double, std::milli>(b - a).count(); };
-      std::fprintf(stderr, "jit: generate %.1f ms, optimise %.1f ms, machine code %.1f ms\n", ms(start, t_gen),
-                   ms(t_gen, t_opt), ms(t_opt, end));
+      std::string cpu;
+      for (double t : thread_cpu) cpu += fmt::format(" {:.1f}", t);
+      std::fprintf(stderr,
+                   "jit: generate %.1f ms, propagate %.1f ms, optimise + machine code %.1f ms (CPU ms per thread:%s), "
+                   "link %.1f ms\n",
+                   ms(start, t_gen), ms(t_gen, t_prop), ms(t_prop, t_parts), cpu.c_str(), ms(t_parts, end));
     }
     cache_[key] = out;
     return out;
   }
 
  private:
+  std::unique_ptr<orc::JITTargetMachineBuilder> jtmb_;
   std::unique_ptr<TargetMachine> tm_;
   std::unique_ptr<orc::LLJIT> jit_;
   std::mutex mu_;

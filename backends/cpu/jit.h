@@ -1,5 +1,6 @@
 // The process-wide LLVM JIT of the CPU backend (backends/cpu/jit.cpp): generated modules are
-// optimised at O3 for the host CPU (vector math through libmvec) and linked into one LLJIT.
+// optimised at O3 for the host CPU (vector math through libmvec) and compiled to machine code, in
+// parts on several threads (backends/cpu/parts.h), and linked into one LLJIT.
 // Compiled programs are cached by their structural text (print_program), so a program compiled
 // twice in one process is generated once.
 #pragma once

@@ -5,6 +5,8 @@
 #include <llvm/IR/Module.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Target/TargetMachine.h>
+#include <llvm/Transforms/IPO/DeadArgumentElimination.h>
+#include <llvm/Transforms/IPO/SCCP.h>
 
 namespace sf::cpu {
 
@@ -48,24 +50,40 @@ const VecDesc kExtraVecFuncs[] = {
     {"llvm.cos.f32", "_ZGVeN16v_cosf", ElementCount::getFixed(16)},
 };
 
-}  // namespace
-
-void optimize_module(Module& m, TargetMachine& tm) {
+// The new pass manager's analyses, with libmvec as the vectoriser's math library.
+struct Analyses {
   LoopAnalysisManager lam;
   FunctionAnalysisManager fam;
   CGSCCAnalysisManager cgam;
   ModuleAnalysisManager mam;
-  PassBuilder pb(&tm, PipelineTuningOptions());
-  TargetLibraryInfoImpl tlii(Triple(m.getTargetTriple()));
-  tlii.addVectorizableFunctionsFromVecLib(TargetLibraryInfoImpl::LIBMVEC_X86);
-  tlii.addVectorizableFunctions(kExtraVecFuncs);
-  fam.registerPass([&] { return TargetLibraryAnalysis(tlii); });  // before the defaults
-  pb.registerModuleAnalyses(mam);
-  pb.registerCGSCCAnalyses(cgam);
-  pb.registerFunctionAnalyses(fam);
-  pb.registerLoopAnalyses(lam);
-  pb.crossRegisterProxies(lam, fam, cgam, mam);
-  pb.buildPerModuleDefaultPipeline(OptimizationLevel::O3).run(m, mam);
+  PassBuilder pb;
+  TargetLibraryInfoImpl tlii;
+
+  Analyses(Module& m, TargetMachine& tm) : pb(&tm, PipelineTuningOptions()), tlii(Triple(m.getTargetTriple())) {
+    tlii.addVectorizableFunctionsFromVecLib(TargetLibraryInfoImpl::LIBMVEC_X86);
+    tlii.addVectorizableFunctions(kExtraVecFuncs);
+    fam.registerPass([&] { return TargetLibraryAnalysis(tlii); });  // before the defaults
+    pb.registerModuleAnalyses(mam);
+    pb.registerCGSCCAnalyses(cgam);
+    pb.registerFunctionAnalyses(fam);
+    pb.registerLoopAnalyses(lam);
+    pb.crossRegisterProxies(lam, fam, cgam, mam);
+  }
+};
+
+}  // namespace
+
+void optimize_module(Module& m, TargetMachine& tm) {
+  Analyses a(m, tm);
+  a.pb.buildPerModuleDefaultPipeline(OptimizationLevel::O3).run(m, a.mam);
+}
+
+void propagate_across_calls(Module& m, TargetMachine& tm) {
+  Analyses a(m, tm);
+  ModulePassManager mpm;
+  mpm.addPass(IPSCCPPass());
+  mpm.addPass(DeadArgumentEliminationPass());
+  mpm.run(m, a.mam);
 }
 
 }  // namespace sf::cpu
