@@ -1,7 +1,9 @@
 #include "backends/host_cc.h"
 
+#include <cctype>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 
 #include "graph/error.h"
 
@@ -27,6 +29,14 @@ void run_host_cc(const std::vector<std::string>& args, const std::string& what) 
     status = pclose(f);
   }
   if (status != 0) fail("the host C compiler failed on {} ({}): {}", what, cmd, out.empty() ? "no output" : out);
+}
+
+std::string aot_name(const std::string& object_path) {
+  std::string s = std::filesystem::path(object_path).stem().string();
+  for (char& c : s)
+    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
+  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) s = "sf_" + s;
+  return s;
 }
 
 }  // namespace sf

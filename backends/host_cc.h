@@ -10,4 +10,8 @@ namespace sf {
 // the compiler's output when it fails, with `what` saying what was being built.
 void run_host_cc(const std::vector<std::string>& args, const std::string& what);
 
+// NAME of an ahead-of-time object NAME.o: the file's stem as a C identifier, the prefix of every
+// symbol the object defines.
+std::string aot_name(const std::string& object_path);
+
 }  // namespace sf

@@ -28,15 +28,6 @@ namespace {
 namespace fs = std::filesystem;
 using namespace llvm;
 
-// NAME: the object's file name as a C identifier.
-std::string c_name(const std::string& path) {
-  std::string s = fs::path(path).stem().string();
-  for (char& c : s)
-    if (!std::isalnum(static_cast<unsigned char>(c))) c = '_';
-  if (s.empty() || std::isdigit(static_cast<unsigned char>(s[0]))) s = "sf_" + s;
-  return s;
-}
-
 void write_file(const fs::path& path, const void* data, size_t size) {
   std::ofstream f(path, std::ios::binary);
   f.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
@@ -66,7 +57,7 @@ std::unique_ptr<TargetMachine> target_machine(const std::string& cpu) {
 
 void write_aot(const KernelProgram& p, const AotNames& names, const AotOptions& o) {
   if (o.object.empty()) fail("--aot needs -o NAME.o");
-  std::string n = c_name(o.object);
+  std::string n = aot_name(o.object);
   std::string header = o.header.empty() ? fs::path(o.object).replace_extension(".h").string() : o.header;
 
   LLVMContext ctx;
@@ -125,7 +116,7 @@ void write_aot(const KernelProgram& p, const AotNames& names, const AotOptions& 
     throw;
   }
   cleanup();
-  std::string h = aot_header(p, layout, ai, blas);
+  std::string h = aot_header(p, ai, blas);
   write_file(header, h.data(), h.size());
 }
 

@@ -50,7 +50,7 @@ AotInterface aot_interface(const KernelProgram& p, const Layout& l, const AotNam
 
 // NAME.h, and the C glue compiled into the object: NAME_run over the generated entry
 // `NAME_entry` and the constants `NAME_data_<b>` the object defines.
-std::string aot_header(const KernelProgram& p, const Layout& l, const AotInterface& ai, bool blas);
+std::string aot_header(const KernelProgram& p, const AotInterface& ai, bool blas);
 std::string aot_glue(const KernelProgram& p, const Layout& l, const AotInterface& ai,
                      const std::vector<std::string>& runtime_functions);
 

@@ -68,7 +68,6 @@ std::string shape_init(const Shape& shape) {
 constexpr size_t kMaxRank = 8;
 
 std::string scalar_default(const Buffer& b) {
-  if (!b.value || b.elements() != 1) return "";
   const void* p = b.value->raw();
   switch (b.dtype) {
     case DType::f64: return fmt::format(", default {}", *static_cast<const double*>(p));
@@ -157,7 +156,7 @@ AotInterface aot_interface(const KernelProgram& p, const Layout& l, const AotNam
   return ai;
 }
 
-std::string aot_header(const KernelProgram& p, const Layout& l, const AotInterface& ai, bool blas) {
+std::string aot_header(const KernelProgram& p, const AotInterface& ai, bool blas) {
   const std::string& n = ai.name;
   auto buf = [&](int b) -> const Buffer& { return p.buffers[static_cast<size_t>(b)]; };
   std::string s = fmt::format(
@@ -176,8 +175,8 @@ std::string aot_header(const KernelProgram& p, const Layout& l, const AotInterfa
   s += fmt::format("\n/* Inputs: NULL takes the default. */\ntypedef struct {}_inputs {{\n", n);
   for (const AotField& f : ai.inputs) {
     const Buffer& b = buf(f.buffer);
-    s += fmt::format("  const {}* {}; /* {} {}{} */\n", c_type(b.dtype), f.c_name, quoted(b.input), shape_str(b),
-                     b.value ? scalar_default(b).empty() ? ", has a default" : scalar_default(b) : ", required");
+    std::string dflt = !b.value ? ", required" : b.elements() == 1 ? scalar_default(b) : ", has a default";
+    s += fmt::format("  const {}* {}; /* {} {}{} */\n", c_type(b.dtype), f.c_name, quoted(b.input), shape_str(b), dflt);
   }
   if (ai.inputs.empty()) s += "  char none_; /* (the program has no inputs) */\n";
   s += fmt::format("}} {}_inputs;\n\n/* Results: each is copied where its pointer points (NULL: not wanted). */\ntypedef struct {}_results {{\n", n, n);
@@ -203,7 +202,6 @@ std::string aot_header(const KernelProgram& p, const Layout& l, const AotInterfa
                    "extern const sf_aot_stream {0}_stream_info[]; /* {0}_STREAMS entries */\n\n"
                    "int {0}_run(const {0}_inputs* in, {0}_results* out, const sf_aot_options* opt);\n",
                    n);
-  (void)l;
   s += fmt::format("\n#ifdef __cplusplus\n}}\n#endif\n#endif /* {}_H */\n", n);
   return s;
 }
@@ -227,7 +225,7 @@ std::string aot_glue(const KernelProgram& p, const Layout& l, const AotInterface
   }
   s += "#pragma GCC visibility pop\n\n";
   s += fmt::format("int omp_get_num_procs(void);\n\n");
-  s += aot_header(p, l, ai, false) + "\n";
+  s += aot_header(p, ai, false) + "\n";
 
   // Description tables.
   auto tensor_info = [&](const char* what, const std::vector<AotField>& v, bool inputs) {
@@ -333,9 +331,11 @@ static void index_message(const run_state* s, const int64_t* scan_k, char* out, 
     const Buffer& b = buf(f.buffer);
     std::string dflt = b.value && b.bytes() > 0 ? fmt::format("(void*){}_data_{}", n, f.buffer) : "0";
     s += fmt::format("  buffers[{}] = in && in->{} ? (void*)in->{} : {};\n", f.buffer, f.c_name, f.c_name, dflt);
-    if (!b.value && b.bytes() > 0)
+    if (!b.value && b.bytes() > 0) {
+      std::string q = quoted(b.input);  // "NAME", escaped for C
       s += fmt::format("  if (!buffers[{}]) return report(opt, SF_AOT_MISSING_INPUT, \"input '{}' was not given (it has no default)\");\n",
-                       f.buffer, quoted(b.input).substr(1, quoted(b.input).size() - 2));
+                       f.buffer, q.substr(1, q.size() - 2));
+    }
   }
   for (size_t b = 0; b < nb; ++b)
     if (buf(static_cast<int>(b)).role == BufferRole::Const && buf(static_cast<int>(b)).bytes() > 0)

@@ -28,7 +28,6 @@
 
 // libgomp's entry points that the generated code calls (what an OpenMP compiler emits).
 extern "C" void GOMP_parallel(void (*fn)(void*), void* data, unsigned num_threads, unsigned flags);
-extern "C" void GOMP_barrier(void);
 // CBLAS (OpenBLAS), for large matmuls.
 extern "C" void cblas_dgemm(int, int, int, int, int, int, double, const double*, int, const double*, int, double,
                             double*, int);
@@ -77,7 +76,6 @@ class Jit {
       omp[jit_->mangleAndIntern(name)] = JITEvaluatedSymbol(pointerToJITTargetAddress(addr), JITSymbolFlags::Exported);
     };
     def("GOMP_parallel", reinterpret_cast<void*>(&GOMP_parallel));
-    def("GOMP_barrier", reinterpret_cast<void*>(&GOMP_barrier));
     def("omp_get_thread_num", reinterpret_cast<void*>(&omp_get_thread_num));
     def("omp_get_num_threads", reinterpret_cast<void*>(&omp_get_num_threads));
     def("cblas_dgemm", reinterpret_cast<void*>(&cblas_dgemm));
