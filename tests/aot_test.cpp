@@ -139,10 +139,7 @@ TEST_CASE("aot: objects run models exactly as the JIT does (results, streamed ro
 }
 
 TEST_CASE("aot: run-time errors and missing inputs come back as codes with the JIT's messages") {
-  Builder s;
-  Value src = s.input("src", DType::f64, {3});
-  Value idx = s.input("idx", DType::i64, {3});
-  KernelProgram sp = lower(s.build({scatter_add(src, idx, 2)}));
+  KernelProgram sp = lower(test::scatter_into_two());
   std::map<std::string, Tensor> bad = {{"src", Tensor::from(DType::f64, {3}, std::vector<double>{1, 2, 3})},
                                        {"idx", Tensor::from(DType::i64, {3}, std::vector<double>{0, 2, 1})}};
   std::string jit_error;

@@ -174,22 +174,13 @@ TEST_CASE("exec: recording modes make the interpreter's sink calls") {
 }
 
 TEST_CASE("exec: run-time errors name the node and the step; bindings are checked") {
-  Builder b;
-  Value table = b.constant(T(f64, {3}, {1, 2, 3}));
-  auto r = b.scan(5, {b.scalar(0, i32)}, {}, [&](Builder&, auto& c, auto&) {
-    Value g = gather(table, c[0]);
-    return ScanStep{{c[0] + c[0].builder()->scalar(1, i32)}, {g}};
-  });
-  Graph g = b.build({r.ys[0]});
+  Graph g = test::gather_past_end();
   KernelProgram p = lower(g);
   std::string err = error_of([&] { execute(p); });
   CHECK(err == error_of([&] { interpret(g); }));  // "%N (scan) step 3: %M (gather): index 3 out of range [0, 3) ..."
   CHECK(err.find("step 3") != std::string::npos);
 
-  Builder s;
-  Value src = s.input("src", f64, {3});
-  Value idx = s.input("idx", i64, {3});
-  Graph sg = s.build({scatter_add(src, idx, 2)});
+  Graph sg = test::scatter_into_two();
   KernelProgram sp = lower(sg);
   std::map<std::string, Tensor> bad = {{"src", T(f64, {3}, {1, 2, 3})}, {"idx", T(i64, {3}, {0, 2, 1})}};
   CHECK(error_of([&] { execute(sp, bad); }) == error_of([&] { interpret(sg, bad); }));

@@ -201,6 +201,26 @@ inline Graph strided_nested_scan() {
   return b.build({r.carry[0], r.ys[0], r.ys[1]});
 }
 
+// A scan whose gather index (the step counter) leaves the 3-element table at step 3: the run-time
+// error "%N (scan) step 3: %M (gather): index 3 out of range [0, 3) ...".
+inline Graph gather_past_end() {
+  Builder b;
+  Value table = b.constant(Tensor::from(DType::f64, {3}, std::vector<double>{1, 2, 3}));
+  auto r = b.scan(5, {b.scalar(0, DType::i32)}, {}, [&](Builder&, auto& c, auto&) {
+    Value g = gather(table, c[0]);
+    return ScanStep{{c[0] + c[0].builder()->scalar(1, DType::i32)}, {g}};
+  });
+  return b.build({r.ys[0]});
+}
+
+// scatter_add of input "src" (f64[3]) into 2 elements at input "idx" (i64[3], no default).
+inline Graph scatter_into_two() {
+  Builder s;
+  Value src = s.input("src", DType::f64, {3});
+  Value idx = s.input("idx", DType::i64, {3});
+  return s.build({scatter_add(src, idx, 2)});
+}
+
 // Which ops a graph uses, bodies included.
 inline void collect_ops(const Graph& g, std::set<Op>& ops) {
   for (auto& n : g.nodes) {
