@@ -13,7 +13,9 @@
 #include "backends/backend.h"
 #include "backends/cpu/cpu_backend.h"
 #include "compiler/lower.h"
+#include "compiler/pipeline.h"
 #include "graph/builder.h"
+#include "models/model.h"
 
 using namespace sf;
 
@@ -119,4 +121,26 @@ TEST_CASE("cpu: vectorised math is within 4 ulp of libm (f64, f32) and really ve
       {"cos", Op::Cos, -100, 100, 0},
   };
   for (const Fn& f : f32s) check_function<float>(f, DType::f32);
+}
+
+// antennal-lobe's RK stages write their outputs where the memory plan reuses their inputs' bytes;
+// each such kernel must still vectorise (one pointer per arena place, so LLVM sees the in-place
+// update), not call exp one element at a time. Scalar calls may remain in a remainder loop, beside
+// the vector ones, or before the loop for values every element shares (then the loop is vectorised).
+TEST_CASE("cpu: every exp-calling kernel of antennal-lobe is vectorised") {
+  RunConfig cfg;
+  cfg.t_end = 1;
+  std::string ir = cpu::optimized_ir(compile_graph(find_model("antennal-lobe").build(cfg)).program);
+  std::regex define("\ndefine [^@]*@([A-Za-z0-9_.]*kernel_k[0-9]+)\\(");  // (JIT parts prefix the names)
+  std::regex scalar("call (fast )?double @(llvm\\.exp\\.f64|exp|expm1)\\(");
+  int kernels = 0;
+  for (auto it = std::sregex_iterator(ir.begin(), ir.end(), define); it != std::sregex_iterator(); ++it) {
+    size_t end = ir.find("\n}\n", static_cast<size_t>(it->position()));
+    std::string body = ir.substr(static_cast<size_t>(it->position()), end - static_cast<size_t>(it->position()));
+    if (!std::regex_search(body, scalar)) continue;
+    ++kernels;
+    bool vectorised = body.find("@_ZGV") != std::string::npos || body.find("vector.body") != std::string::npos;
+    CHECK_MESSAGE(vectorised, (*it)[1].str(), " calls exp only as a scalar, in a scalar loop");
+  }
+  CHECK(kernels >= 10);
 }
