@@ -127,7 +127,7 @@ AllocaInst* Gen::entry_alloca(Type* t, const char* name) {
 }
 
 void Gen::loop(Value* lo, Value* hi, const std::function<void(Value*)>& body, const char* name, bool no_unroll,
-               int vector_width) {
+               int vector_width, bool fold_tail) {
   Function* f = B.GetInsertBlock()->getParent();
   BasicBlock* pre = B.GetInsertBlock();
   BasicBlock* head = BasicBlock::Create(C, Twine(name) + ".head", f);
@@ -150,6 +150,8 @@ void Gen::loop(Value* lo, Value* hi, const std::function<void(Value*)>& body, co
     // over 30 or 90 elements ran half its exp calls in the scalar remainder.
     md.push_back(MDNode::get(C, {MDString::get(C, "llvm.loop.interleave.count"), ConstantAsMetadata::get(B.getInt32(1))}));
   }
+  if (fold_tail)  // the last partial vector masked: no scalar remainder loop (see kernel_gen.cpp)
+    md.push_back(MDNode::get(C, {MDString::get(C, "llvm.loop.vectorize.predicate.enable"), ConstantAsMetadata::get(B.getTrue())}));
   if (vector_width > 0)
     md.push_back(MDNode::get(C, {MDString::get(C, "llvm.loop.vectorize.width"),
                                  ConstantAsMetadata::get(B.getInt32(static_cast<uint32_t>(vector_width)))}));

@@ -53,7 +53,7 @@ class Gen {
   // unrolled nor fully unrolled at constant trip counts, which costs compile time for no speed).
   // vector_width > 0: the loop gets llvm.loop.vectorize.width (see kernel_gen.cpp).
   void loop(llvm::Value* lo, llvm::Value* hi, const std::function<void(llvm::Value*)>& body, const char* name,
-            bool no_unroll = false, int vector_width = 0);
+            bool no_unroll = false, int vector_width = 0, bool fold_tail = false);
   void if_then(llvm::Value* cond, const std::function<void()>& then, const char* name);
   void barrier();                 // all threads meet; then stop if a run-time error was recorded
   void sync_if_needed(const Footprint& f);  // a barrier when f conflicts with the steps since the last one
