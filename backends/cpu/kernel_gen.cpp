@@ -550,6 +550,10 @@ Function* Gen::kernel_function(const Kernel& k, bool* serial, bool once_per_call
   // are long runs of arithmetic and libmvec calls (which have AVX-512 variants, see optimize.cpp),
   // where 512-bit vectors made hh-squid's step about 1.25x (f64) and 1.45x (f32) faster.
   if (vector_bits == 512) f->addFnAttr("prefer-vector-width", "512");
+  // The x86-64 ABI aligns the stack to 16 bytes, and LLVM then gives the vector registers spilled
+  // around libmvec calls (which clobber them all) unaligned slots: most of hh-squid's 64-byte
+  // spills crossed a cache line. Realigning the frame makes every slot aligned (as GCC does).
+  f->addFnAttr("stackrealign");
   for (size_t i = 0; i < bufs.size(); ++i) {
     bool alone = true;
     for (size_t j = 0; j < bufs.size(); ++j)
