@@ -67,6 +67,15 @@ std::string cast_expr(DType to, DType from, const std::string& a) {
   return fmt::format("({}){}", cuda_type(to), a);
 }
 
+// A finite float in the shortest text that reads back exactly (fmt's), always with a point or an
+// exponent so that it stays a floating literal, parenthesised when negative.
+template <class T>
+std::string finite_literal(T v, const char* suffix) {
+  std::string s = fmt::format("{}", v);
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return v < 0 ? "(" + s + suffix + ")" : s + suffix;
+}
+
 }  // namespace
 
 std::string const_literal(DType d, uint64_t bits) {
@@ -74,23 +83,14 @@ std::string const_literal(DType d, uint64_t bits) {
     case DType::f64: {
       double v;
       std::memcpy(&v, &bits, 8);
-      if (std::isfinite(v)) {
-        std::string s = fmt::format("{}", v);
-        if (s.find_first_of(".en") == std::string::npos) s += ".0";
-        return v < 0 ? "(" + s + ")" : s;
-      }
+      if (std::isfinite(v)) return finite_literal(v, "");
       return fmt::format("__longlong_as_double(0x{:016x}LL)", bits);
     }
     case DType::f32: {
       float v;
       uint32_t b = static_cast<uint32_t>(bits);
       std::memcpy(&v, &b, 4);
-      if (std::isfinite(v)) {
-        std::string s = fmt::format("{}", v);
-        if (s.find_first_of(".en") == std::string::npos) s += ".0";
-        s += "f";
-        return v < 0 ? "(" + s + ")" : s;
-      }
+      if (std::isfinite(v)) return finite_literal(v, "f");
       return fmt::format("__int_as_float(0x{:08x})", b);
     }
     case DType::i32: {
