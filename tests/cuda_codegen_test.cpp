@@ -5,10 +5,13 @@
 
 #include <atomic>
 #include <chrono>
+#include <cstring>
+#include <limits>
 #include <set>
 #include <thread>
 
 #include "backends/cuda/codegen.h"
+#include "backends/cuda/emit.h"
 #include "backends/cuda/nvrtc.h"
 #include "compiler/pipeline.h"
 #include "cuda_check.h"
@@ -106,6 +109,24 @@ TEST_CASE("cuda: the generated source is readable and names its kernels stably")
   CHECK(code.source.find("const double v49 = exp(v48);") != std::string::npos);
   CHECK(code.source.find("sf_event(") != std::string::npos);  // spikes appended as they are stored
   CHECK(cuda::generate_cuda(c.program).source == code.source);  // deterministic
+}
+
+// Constants are written so that NVRTC reads back the same bits: shortest round-trip text that stays a
+// floating literal, negatives in parentheses (no "--x"), non-finite values and INT_MIN by their bits.
+TEST_CASE("cuda: constants are literals that read back exactly") {
+  auto f64 = [](double v) { uint64_t b; std::memcpy(&b, &v, 8); return sf::cuda::const_literal(sf::DType::f64, b); };
+  auto f32 = [](float v) { uint32_t b; std::memcpy(&b, &v, 4); return sf::cuda::const_literal(sf::DType::f32, b); };
+  CHECK(f64(1) == "1.0");
+  CHECK(f64(-2.5) == "(-2.5)");
+  CHECK(f64(0.1) == "0.1");
+  CHECK(f64(1e300) == "1e+300");
+  CHECK(f64(-0.0) == "(-0.0)");
+  CHECK(f64(std::numeric_limits<double>::infinity()) == "__longlong_as_double(0x7ff0000000000000LL)");
+  CHECK(f32(3) == "3.0f");
+  CHECK(f32(-0.25f) == "(-0.25f)");
+  CHECK(f32(0.1f) == "0.1f");
+  CHECK(f32(std::numeric_limits<float>::quiet_NaN()) == "__int_as_float(0x7fc00000)");
+  CHECK(sf::cuda::const_literal(sf::DType::i32, 0x80000000u) == "(-2147483647 - 1)");
 }
 
 TEST_CASE("cuda: random fuzz graphs compile with NVRTC and assemble with ptxas") {

@@ -68,12 +68,12 @@ std::string cast_expr(DType to, DType from, const std::string& a) {
 }
 
 // A finite float in the shortest text that reads back exactly (fmt's), always with a point or an
-// exponent so that it stays a floating literal, parenthesised when negative.
+// exponent so that it stays a floating literal, parenthesised when its sign bit is set (-0.0 too).
 template <class T>
 std::string finite_literal(T v, const char* suffix) {
   std::string s = fmt::format("{}", v);
   if (s.find_first_of(".e") == std::string::npos) s += ".0";
-  return v < 0 ? "(" + s + suffix + ")" : s + suffix;
+  return std::signbit(v) ? "(" + s + suffix + ")" : s + suffix;
 }
 
 }  // namespace
