@@ -435,7 +435,7 @@ void Executor::scan(const ScanRegion& r) {
     const Buffer& v = buffer(r.ys[y].value);
     if (r.ys[y].mode == RecordMode::Sink) {
       Shape cs = v.shape;
-      cs.insert(cs.begin(), opt_.chunk_rows);
+      cs.insert(cs.begin(), sink_chunk_rows(opt_, r.length, r.every));
       chunk[y] = Tensor(v.dtype, cs);
     }
     if (r.ys[y].mode == RecordMode::Events) events[y].reserve(static_cast<size_t>(opt_.event_chunk));
@@ -450,7 +450,7 @@ void Executor::scan(const ScanRegion& r) {
       part[0] = filled[y];
       c.reset(c.dtype(), part);
       opt_.sink->rows(r.node, static_cast<int64_t>(y), c, sent[y]);
-      part[0] = opt_.chunk_rows;
+      part[0] = sink_chunk_rows(opt_, r.length, r.every);
       c.reset(c.dtype(), part);
     }
     sent[y] += filled[y];

@@ -755,3 +755,17 @@ TEST_CASE("interp: a value returned twice is returned whole both times") {
   CHECK(vals(out[5]) == std::vector<double>{1, 2});
   CHECK(vals(out[6]) == std::vector<double>{1, 2});
 }
+
+// A sink chunk is allocated for the rows a run can record, at most chunk_rows (every backend sizes
+// its chunks with this).
+TEST_CASE("interpreter: sink chunks hold no more rows than the scan records") {
+  RunOptions o;
+  o.chunk_rows = 256;
+  CHECK(sink_chunk_rows(o, 10000, 1) == 256);
+  CHECK(sink_chunk_rows(o, 10000, 5000) == 2);
+  CHECK(sink_chunk_rows(o, 10000, 10000) == 1);
+  CHECK(sink_chunk_rows(o, 9, 10) == 1);  // no row recorded: still a valid (one-row) chunk
+  CHECK(sink_chunk_rows(o, 0, 1) == 1);
+  o.chunk_rows = 7;
+  CHECK(sink_chunk_rows(o, 100, 1) == 7);
+}

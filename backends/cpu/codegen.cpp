@@ -543,7 +543,8 @@ void StepGen::scan_steps(const ScanRegion& r) {
     filled[static_cast<size_t>(y)] = g.entry_alloca(g.i64t, "filled");
     sent[static_cast<size_t>(y)] = g.entry_alloca(g.i64t, "sent");
     if (r.ys[static_cast<size_t>(y)].mode != RecordMode::Stack) {
-      g.L.slots.push_back(SlotInfo{region, y, r.ys[static_cast<size_t>(y)].value, r.ys[static_cast<size_t>(y)].mode});
+      g.L.slots.push_back(
+          SlotInfo{region, y, r.ys[static_cast<size_t>(y)].value, r.ys[static_cast<size_t>(y)].mode, r.length, r.every});
       slot[static_cast<size_t>(y)] = static_cast<int>(g.L.slots.size()) - 1;
     }
   }

@@ -33,6 +33,7 @@ struct SlotInfo {  // a sink or events output of a top-level scan
   int64_t y = 0;
   int value = -1;  // the per-step value buffer
   RecordMode mode = RecordMode::Sink;
+  int64_t length = 0, every = 1;  // the scan's (a sink chunk needs no more rows than it records)
 };
 struct RegionInfo {  // copied, so a cached compilation outlives the program it was made from
   std::string label;

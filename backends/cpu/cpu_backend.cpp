@@ -177,7 +177,7 @@ std::vector<Tensor> CpuExecutable::run(const std::map<std::string, Tensor>& inpu
     const cpu::SlotInfo& si = lay.slots[s];
     const Buffer& v = buffer(si.value);
     Shape shape = v.shape;
-    shape.insert(shape.begin(), options.chunk_rows);
+    shape.insert(shape.begin(), sink_chunk_rows(options, si.length, si.every));
     chunks[s] = si.mode == RecordMode::Sink ? Tensor(v.dtype, shape) : Tensor(DType::i64, {2 * options.event_chunk});
     chunk_ptr[s] = chunks[s].raw();
   }

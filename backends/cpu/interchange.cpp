@@ -136,7 +136,7 @@ void Gen::interchanged_scan(const ScanRegion& r, int region) {
   bool sink = false, events = false;
   for (size_t y = 0; y < r.ys.size(); ++y)
     if (r.ys[y].mode != RecordMode::Stack) {
-      L.slots.push_back(SlotInfo{region, static_cast<int64_t>(y), r.ys[y].value, r.ys[y].mode});
+      L.slots.push_back(SlotInfo{region, static_cast<int64_t>(y), r.ys[y].value, r.ys[y].mode, r.length, r.every});
       slot[y] = static_cast<int>(L.slots.size()) - 1;
       (r.ys[y].mode == RecordMode::Sink ? sink : events) = true;
     }

@@ -30,7 +30,7 @@ Recorder::Recorder(const KernelProgram& p, const ScanRegion& r, const RunOptions
       row_offset_[y] = row_bytes;
       row_bytes += rows_per_block_ * v.bytes();
       Shape cs = v.shape;
-      cs.insert(cs.begin(), o.chunk_rows);
+      cs.insert(cs.begin(), sink_chunk_rows(o, r.length, r.every));
       chunk_[y] = Tensor(v.dtype, cs);
     }
     if (r.ys[y].mode == RecordMode::Events) {
@@ -238,7 +238,7 @@ void Recorder::flush_rows(size_t y) {
     part[0] = filled_[y];
     c.reset(c.dtype(), part);
     o_.sink->rows(r_.node, static_cast<int64_t>(y), c, sent_[y]);
-    part[0] = o_.chunk_rows;
+    part[0] = sink_chunk_rows(o_, r_.length, r_.every);
     c.reset(c.dtype(), part);
   }
   sent_[y] += filled_[y];

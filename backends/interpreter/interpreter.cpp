@@ -280,7 +280,7 @@ ScanRunner::ScanRunner(const Graph& g, NodeId id, std::vector<const Tensor*> ope
     if (mode == RecordMode::Sink) {
       if (options_.chunk_rows < 1) fail("run options: chunk_rows must be >= 1, got {}", options_.chunk_rows);
       Shape cs = row.shape();
-      cs.insert(cs.begin(), options_.chunk_rows);
+      cs.insert(cs.begin(), sink_chunk_rows(options_, info_.length, info_.every));
       chunk_.back().reset(row.dtype(), cs);
     }
     if (mode == RecordMode::Events) {
@@ -373,7 +373,7 @@ void ScanRunner::flush_rows(size_t y) {
     part[0] = filled_[y];
     c.reset(c.dtype(), part);
     options_.sink->rows(id_, static_cast<int64_t>(y), c, sent_[y]);
-    part[0] = options_.chunk_rows;
+    part[0] = sink_chunk_rows(options_, info_.length, info_.every);
     c.reset(c.dtype(), part);
   }
   sent_[y] += filled_[y];
