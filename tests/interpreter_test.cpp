@@ -758,7 +758,7 @@ TEST_CASE("interp: a value returned twice is returned whole both times") {
 
 // A sink chunk is allocated for the rows a run can record, at most chunk_rows (every backend sizes
 // its chunks with this).
-TEST_CASE("interpreter: sink chunks hold no more rows than the scan records") {
+TEST_CASE("interp: sink chunks hold no more rows than the scan records") {
   RunOptions o;
   o.chunk_rows = 256;
   CHECK(sink_chunk_rows(o, 10000, 1) == 256);
