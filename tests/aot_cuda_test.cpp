@@ -135,6 +135,8 @@ TEST_CASE("aot: cuda objects run models as the reference executor does (emulated
   for (const char* s : {"launch", "graph", "persistent"}) check_same(net3, "net3", {}, {s, 64, 5});
   KernelProgram lorenz = compile_graph(model_graph("lorenz", 0, 5)).program;
   check_same(lorenz, "lorenz", {}, {"", 1, 1});
+  KernelProgram lobe = compile_graph(model_graph("antennal-lobe", 0, 3)).program;  // matmuls, segment sums
+  check_same(lobe, "lobe", {}, {});
   // Nested scans (launch inside a region) with an input given, and stacked rows and events.
   KernelProgram nested = compile_graph(test::nested_scans(3)).program;
   check_same(nested, "nested", {{"x", Tensor::from(DType::f64, {}, std::vector<double>{0.5})}}, {});

@@ -180,9 +180,6 @@ std::string header_about(const std::string& n) {
 std::string entry(const KernelProgram& p, const AotInterface& ai) {
   const std::string& n = ai.name;
   std::string s = fmt::format(
-      "static int sfc_report(const sf_aot_options* opt, int code, const char* message) {{\n"
-      "  if (opt->error && opt->error_size > 0) snprintf(opt->error, opt->error_size, \"%s\", message);\n"
-      "  return code;\n}}\n\n"
       "int {0}_run(const {0}_inputs* in, {0}_results* out, const sf_aot_options* opt) {{\n"
       "  static const sf_aot_options defaults;\n  if (!opt) opt = &defaults;\n"
       "  const void* inputs[{1}] = {{0}};\n  void* results[{2}] = {{0}};\n",
@@ -233,7 +230,9 @@ void write_aot(const KernelProgram& p, const AotNames& names, const AotOptions& 
     if ((x.role == BufferRole::Const || (x.role == BufferRole::Input && x.value)) && x.bytes() > 0)
       s += byte_array(fmt::format("{}_data_{}", n, b), x.value->raw(), static_cast<size_t>(x.bytes()), false);
   }
-  s += "\n" + aot_info_tables(p, ai) + "\n";
+  s += "\n";
+  s += aot_info_tables(p, ai);
+  s += "\n";
   s += Tables(p, code, n).text(streams, o.event_cap);
   s += entry(p, ai);
 

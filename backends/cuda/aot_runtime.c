@@ -271,12 +271,16 @@ static void sfc_launch_op(sfc_state* R, int op) {
 /* The reference executor's message: the check's, wrapped in "label step k: " by every enclosing scan. */
 static void sfc_raise(sfc_state* R, const sfc_err* e) {
   const sfc_error* site = &R->P->errors[e->id];
-  char msg[2048], tmp[2048];
+  char msg[2048], pre[512];
   snprintf(msg, sizeof msg, "%s: index %lld out of range [0, %lld) at position %lld", site->what, (long long)e->value,
            (long long)site->limit, (long long)e->pos);
-  for (int r = site->region; r >= 0; r = sfc_reg(R, r)->parent) {
-    snprintf(tmp, sizeof tmp, "%s step %lld: %s", sfc_reg(R, r)->label, (long long)e->k[sfc_reg(R, r)->depth], msg);
-    memcpy(msg, tmp, sizeof msg);
+  for (int r = site->region; r >= 0; r = sfc_reg(R, r)->parent) { /* prepend "label step k: " (a long message is cut) */
+    snprintf(pre, sizeof pre, "%s step %lld: ", sfc_reg(R, r)->label, (long long)e->k[sfc_reg(R, r)->depth]);
+    size_t lp = strlen(pre), lm = strlen(msg);
+    if (lp + lm >= sizeof msg) lm = sizeof msg - 1 - lp;
+    memmove(msg + lp, msg, lm);
+    memcpy(msg, pre, lp);
+    msg[lp + lm] = 0;
   }
   sfc_fail(R, SF_AOT_INDEX_ERROR, "%s", msg);
 }
@@ -722,20 +726,21 @@ static void sfc_body(sfc_state* R, const void* const* inputs, void* const* resul
   SFC_CK(cuStreamSynchronize(R->stream), "cuStreamSynchronize");
 }
 
+static int sfc_report(const sf_aot_options* opt, int code, const char* message) {
+  if (opt->error && opt->error_size > 0) snprintf(opt->error, opt->error_size, "%s", message);
+  return code;
+}
+
 /* `inputs`: per program input, its data (given or the default); `results`: where each goes (NULL: not wanted). */
 static int sfc_run(const sfc_program* P, const void* const* inputs, void* const* results, const sf_aot_options* opt) {
   sfc_state* R = (sfc_state*)calloc(1, sizeof(sfc_state));
-  if (!R) {
-    if (opt->error && opt->error_size > 0) snprintf(opt->error, opt->error_size, "out of memory");
-    return SF_AOT_NO_MEMORY;
-  }
+  if (!R) return sfc_report(opt, SF_AOT_NO_MEMORY, "out of memory");
   R->P = P, R->opt = opt;
   R->chunk_rows = opt->chunk_rows > 0 ? opt->chunk_rows : 256;
   R->event_chunk = opt->event_chunk > 0 ? opt->event_chunk : 4096;
   if (!setjmp(R->fail)) sfc_body(R, inputs, results);
   sfc_cleanup(R);
-  int code = R->code;
-  if (code != SF_AOT_OK && opt->error && opt->error_size > 0) snprintf(opt->error, opt->error_size, "%s", R->msg);
+  int code = R->code == SF_AOT_OK ? SF_AOT_OK : sfc_report(opt, R->code, R->msg);
   free(R);
   return code;
 }
