@@ -11,13 +11,16 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "backends/backend.h"
 #include "backends/cuda/aot.h"
+#include "backends/host_cc.h"
 #include "compiler/lower.h"
 #include "compiler/pipeline.h"
 #include "graph/error.h"
+#include "graph/npy.h"
 #include "models/model.h"
 #include "aot_run.h"
 #include "files.h"
@@ -60,6 +63,11 @@ struct Options {
   uint64_t event_cap = 0;
   std::string libcuda;  // "" = the emulation
 };
+Options opts(const std::string& strategy, int64_t chunk_rows = 256, int64_t event_chunk = 4096, uint64_t event_cap = 0) {
+  Options o;
+  o.strategy = strategy, o.chunk_rows = chunk_rows, o.event_chunk = event_chunk, o.event_cap = event_cap;
+  return o;
+}
 
 // Writes NAME.o (its source and PTX into the emulation's module directory), links the driver, runs it.
 test::AotRun run_cuda_aot(const KernelProgram& p, const std::string& name, const std::map<std::string, Tensor>& inputs,
@@ -129,27 +137,27 @@ TEST_CASE("aot: cuda objects run models as the reference executor does (emulated
   // hh-squid: elementwise, events; small chunks split rows and events mid-block.
   KernelProgram squid = compile_graph(model_graph("hh-squid", 30, 20)).program;
   check_same(squid, "squid", {}, {});
-  check_same(squid, "squid", {}, {"", 7, 3});
+  check_same(squid, "squid", {}, opts("", 7, 3));
   // net3 (coupled: synapses) with every strategy that applies to it.
   KernelProgram net3 = compile_graph(model_graph("net3", 0, 25)).program;
-  for (const char* s : {"launch", "graph", "persistent"}) check_same(net3, "net3", {}, {s, 64, 5});
+  for (const char* s : {"launch", "graph", "persistent"}) check_same(net3, "net3", {}, opts(s, 64, 5));
   KernelProgram lorenz = compile_graph(model_graph("lorenz", 0, 5)).program;
-  check_same(lorenz, "lorenz", {}, {"", 1, 1});
+  check_same(lorenz, "lorenz", {}, opts("", 1, 1));
   KernelProgram lobe = compile_graph(model_graph("antennal-lobe", 0, 3)).program;  // matmuls, segment sums
   check_same(lobe, "lobe", {}, {});
   // Nested scans (launch inside a region) with an input given, and stacked rows and events.
   KernelProgram nested = compile_graph(test::nested_scans(3)).program;
   check_same(nested, "nested", {{"x", Tensor::from(DType::f64, {}, std::vector<double>{0.5})}}, {});
   KernelProgram neuron = compile_graph(test::neuron()).program;
-  check_same(neuron, "neuron", {{"I", Tensor::from(DType::f64, {2}, std::vector<double>{20, 5})}}, {"", 3, 2});
+  check_same(neuron, "neuron", {{"I", Tensor::from(DType::f64, {2}, std::vector<double>{20, 5})}}, opts("", 3, 2));
 }
 
 TEST_CASE("aot: cuda objects rerun a block whose events overflow their buffer") {
   // Two events per buffer: blocks halve down to one step, then the buffers grow; the calls must
   // still be the reference's.
   KernelProgram squid = compile_graph(model_graph("hh-squid", 30, 20)).program;
-  check_same(squid, "squid", {}, {"", 256, 4096, 2});
-  check_same(squid, "squid", {}, {"persistent", 5, 7, 3});
+  check_same(squid, "squid", {}, opts("", 256, 4096, 2));
+  check_same(squid, "squid", {}, opts("persistent", 5, 7, 3));
 }
 
 TEST_CASE("aot: cuda objects give the reference's errors as codes") {
@@ -203,5 +211,41 @@ TEST_CASE("aot: cuda objects are linked with -ldl alone; bad requests are errors
   test::ShellRun nm = test::shell("nm -g --defined-only " + (dir / "lorenz.o"));
   CHECK(nm.out.find(" T lorenz_run") != std::string::npos);
   CHECK(nm.out.find("sfc_") == std::string::npos);  // the runtime is static: two objects link together
+}
+
+TEST_CASE("aot: cuda the example program, linked with -ldl alone, prints what the emulated JIT's run gives") {
+  const FakeDriver& f = fake();
+  test::TempDir dir;
+  std::string bin = SF_SCANFLOW_BIN, env = f.env() + " ";
+  // (the compile leaves the module's PTX and source in the emulation's directory, as NVRTC's cache)
+  test::ShellRun aot = test::shell(env + bin + " compile hh-squid --target cuda --aot -o " + (dir / "hh_squid.o") + " 2>&1");
+  REQUIRE_MESSAGE(aot.code == 0, aot.out);
+  run_host_cc({"-O2", "-I" + dir.path.string(), std::string(SF_SOURCE_DIR) + "/examples/aot/hh_squid.c", dir / "hh_squid.o",
+               "-ldl", "-o", dir / "hh_squid"},
+              "examples/aot/hh_squid.c");
+  test::ShellRun needed = test::shell("readelf -d " + (dir / "hh_squid"));
+  REQUIRE(needed.code == 0);
+  CHECK(needed.out.find("libcuda") == std::string::npos);
+  CHECK(needed.out.find("nvrtc") == std::string::npos);
+
+  test::ShellRun example = test::shell(env + (dir / "hh_squid"));
+  REQUIRE_MESSAGE(example.code == 0, example.err);
+  test::ShellRun jit = test::shell(env + bin + " run hh-squid --backend cuda --out " + (dir / "rows.npy") + " --spikes " +
+                                   (dir / "spikes.csv") + " 2>&1");
+  REQUIRE_MESSAGE(jit.code == 0, jit.out);
+  Tensor rows = read_npy(dir / "rows.npy");  // [10001, 5000], row k = the state after k steps
+  REQUIRE(rows.shape() == Shape{10001, 5000});
+  const double* v = static_cast<const double*>(rows.raw());
+  std::string want;
+  for (int k = 1000; k <= 10000; k += 1000) want += fmt::format("t {:5.1f} ms  V[0] {:.17g}\n", k * 0.01, v[k * 5000]);
+  std::string csv = test::read_file(dir.path / "spikes.csv");  // a header line, then one line per spike
+  want += fmt::format("spikes: {}\n", std::count(csv.begin(), csv.end(), '\n') - 1);
+  for (int i : {0, 500, 999}) want += fmt::format("final V[{}]: {:.17g}\n", i, v[10000 * 5000 + i]);
+  CHECK(example.out == want);
+
+  // Without a driver the example reports it and fails; it does not crash.
+  test::ShellRun none = test::shell("SCANFLOW_LIBCUDA=/nonexistent " + (dir / "hh_squid"));
+  CHECK(none.code == 1);
+  CHECK(none.err.rfind("hh_squid: no CUDA driver (/nonexistent", 0) == 0);
 }
 #endif  // SF_HAVE_CUDA
