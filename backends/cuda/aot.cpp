@@ -150,16 +150,20 @@ std::string Tables::text(const std::vector<AotStreamInfo>& streams, uint64_t eve
   return s;
 }
 
-// The streamed outputs in callback order: top-level regions in pre-order, outputs by y.
+// The streamed outputs in callback order, as the CPU target numbers them: regions in pre-order,
+// outputs by y. Only top-level scans stream (as in the JIT): a nested one that records rows or
+// events is refused here rather than failing at run time.
 std::vector<AotStreamInfo> stream_list(const CudaCode& c) {
   std::vector<AotStreamInfo> v;
   for (size_t i = 0; i < c.regions.size(); ++i) {
     const Region& g = c.regions[i];
-    if (g.depth > 0 || !g.scan->top) continue;
     for (size_t y = 0; y < g.scan->ys.size(); ++y) {
       const ScanOutput& o = g.scan->ys[y];
-      if (o.mode != RecordMode::Stack)
-        v.push_back({static_cast<int>(i), static_cast<int64_t>(y), o.value, o.mode == RecordMode::Events});
+      if (o.mode == RecordMode::Stack) continue;
+      if (g.depth > 0 || !g.scan->top)
+        fail("{}: --target cuda --aot streams only the top-level scan's outputs (output {} is in {} mode)", g.scan->label,
+             y, record_mode_name(o.mode));
+      v.push_back({static_cast<int>(i), static_cast<int64_t>(y), o.value, o.mode == RecordMode::Events});
     }
   }
   return v;
