@@ -211,6 +211,24 @@ TEST_CASE("aot: cuda objects are linked with -ldl alone; bad requests are errors
   test::ShellRun nm = test::shell("nm -g --defined-only " + (dir / "lorenz.o"));
   CHECK(nm.out.find(" T lorenz_run") != std::string::npos);
   CHECK(nm.out.find("sfc_") == std::string::npos);  // the runtime is static: two objects link together
+
+  // One program with a CPU and a CUDA object: both headers (one set of sf_aot_* types), both run
+  // (lorenz's final x after 1 time unit: the same up to the CPU code's rounding, rtol 1e-12 as in f64 checks).
+  std::string env = fake().env() + " ";
+  r = test::shell(env + bin + " compile lorenz --t-end 1 --target cuda --aot -o " + (dir / "gpu.o") + " 2>&1 && " + bin +
+                  " compile lorenz --t-end 1 --aot -o " + (dir / "cpu.o") + " 2>&1");
+  REQUIRE_MESSAGE(r.code == 0, r.out);
+  test::write_file(dir.path / "both.c",
+                   "#include \"cpu.h\"\n#include \"gpu.h\"\n#include <stdio.h>\n"
+                   "int main(void) {\n  double a = 0, b = 1;\n  cpu_results x = {0};\n  gpu_results y = {0};\n"
+                   "  x.final_x = &a, y.final_x = &b;\n"
+                   "  int c = cpu_run(0, &x, 0), g = gpu_run(0, &y, 0);\n"
+                   "  printf(\"%d %d %d\\n\", c, g, a - b <= 1e-12 * (b < 0 ? -b : b) && b - a <= 1e-12 * (b < 0 ? -b : b));\n}\n");
+  run_host_cc({"-I" + dir.path.string(), dir / "both.c", dir / "cpu.o", dir / "gpu.o", "-fopenmp", "-lmvec", "-lm", "-ldl",
+               "-o", dir / "both"},
+              "a program with both objects");
+  test::ShellRun both = test::shell(env + (dir / "both"));
+  CHECK_MESSAGE(both.out == "0 0 1\n", (both.out + both.err));
 }
 
 TEST_CASE("aot: cuda the example program, linked with -ldl alone, prints what the emulated JIT's run gives") {
