@@ -202,6 +202,23 @@ std::string aot_header(const KernelProgram& p, const AotInterface& ai, const std
   return s;
 }
 
+std::string aot_bind_inputs(const KernelProgram& p, const AotInterface& ai, const std::string& dst, const std::string& report) {
+  std::string s;
+  for (size_t i = 0; i < ai.inputs.size(); ++i) {
+    const AotField& f = ai.inputs[i];
+    const Buffer& b = p.buffers[static_cast<size_t>(f.buffer)];
+    std::string to = fmt::format(fmt::runtime(dst), i, f.buffer);
+    std::string dflt = b.value && b.bytes() > 0 ? fmt::format("(void*){}_data_{}", ai.name, f.buffer) : "0";
+    s += fmt::format("  {} = in && in->{} ? (void*)in->{} : {};\n", to, f.c_name, f.c_name, dflt);
+    if (!b.value && b.bytes() > 0) {
+      std::string q = quoted(b.input);  // "NAME", escaped for C
+      s += fmt::format("  if (!{}) return {}(opt, SF_AOT_MISSING_INPUT, \"input '{}' was not given (it has no default)\");\n",
+                       to, report, q.substr(1, q.size() - 2));
+    }
+  }
+  return s;
+}
+
 std::string aot_info_tables(const KernelProgram& p, const AotInterface& ai) {
   const std::string& n = ai.name;
   auto buf = [&](int b) -> const Buffer& { return p.buffers[static_cast<size_t>(b)]; };

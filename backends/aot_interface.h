@@ -48,6 +48,11 @@ std::string aot_header(const KernelProgram& p, const AotInterface& ai, const std
 // The definitions of NAME_input_info, NAME_result_info and NAME_stream_info.
 std::string aot_info_tables(const KernelProgram& p, const AotInterface& ai);
 
+// NAME_run's first statements: for each input, `dst(i, buffer) = ` its data (given in `in`, else
+// the default NAME_data_<buffer>, else 0), and `return report(opt, SF_AOT_MISSING_INPUT, ...)` when a
+// required input is missing. `dst` is printf-like with the input's position and buffer ("buffers[{1}]").
+std::string aot_bind_inputs(const KernelProgram& p, const AotInterface& ai, const std::string& dst, const std::string& report);
+
 // C text helpers for the generators.
 std::string c_quoted(const std::string& s);  // a C string literal
 const char* c_type(DType d);                 // the C element type

@@ -130,16 +130,7 @@ static void index_message(const run_state* s, const int64_t* scan_k, char* out, 
   s += fmt::format("int {0}_run(const {0}_inputs* in, {0}_results* out, const sf_aot_options* opt) {{\n", n);
   s += "  static const sf_aot_options defaults;\n  if (!opt) opt = &defaults;\n";
   s += fmt::format("  void* buffers[{}] = {{0}};\n", std::max<size_t>(nb, 1));
-  for (const AotField& f : ai.inputs) {
-    const Buffer& b = buf(f.buffer);
-    std::string dflt = b.value && b.bytes() > 0 ? fmt::format("(void*){}_data_{}", n, f.buffer) : "0";
-    s += fmt::format("  buffers[{}] = in && in->{} ? (void*)in->{} : {};\n", f.buffer, f.c_name, f.c_name, dflt);
-    if (!b.value && b.bytes() > 0) {
-      std::string q = quoted(b.input);  // "NAME", escaped for C
-      s += fmt::format("  if (!buffers[{}]) return report(opt, SF_AOT_MISSING_INPUT, \"input '{}' was not given (it has no default)\");\n",
-                       f.buffer, q.substr(1, q.size() - 2));
-    }
-  }
+  s += aot_bind_inputs(p, ai, "buffers[{1}]", "report");
   for (size_t b = 0; b < nb; ++b)
     if (buf(static_cast<int>(b)).role == BufferRole::Const && buf(static_cast<int>(b)).bytes() > 0)
       s += fmt::format("  buffers[{}] = (void*){}_data_{};\n", b, n, b);

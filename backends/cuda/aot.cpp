@@ -188,17 +188,7 @@ std::string entry(const KernelProgram& p, const AotInterface& ai) {
       "  static const sf_aot_options defaults;\n  if (!opt) opt = &defaults;\n"
       "  const void* inputs[{1}] = {{0}};\n  void* results[{2}] = {{0}};\n",
       n, std::max<size_t>(ai.inputs.size(), 1), std::max<size_t>(ai.results.size(), 1));
-  for (size_t i = 0; i < ai.inputs.size(); ++i) {
-    const AotField& f = ai.inputs[i];
-    const Buffer& b = p.buffers[static_cast<size_t>(f.buffer)];
-    std::string dflt = b.value && b.bytes() > 0 ? fmt::format("(const void*){}_data_{}", n, f.buffer) : "0";
-    s += fmt::format("  inputs[{}] = in && in->{} ? (const void*)in->{} : {};\n", i, f.c_name, f.c_name, dflt);
-    if (!b.value && b.bytes() > 0) {
-      std::string q = c_quoted(b.input);
-      s += fmt::format("  if (!inputs[{}]) return sfc_report(opt, SF_AOT_MISSING_INPUT, \"input '{}' was not given (it has no default)\");\n",
-                       i, q.substr(1, q.size() - 2));
-    }
-  }
+  s += aot_bind_inputs(p, ai, "inputs[{0}]", "sfc_report");
   for (size_t i = 0; i < ai.results.size(); ++i)
     s += fmt::format("  results[{}] = out ? (void*)out->{} : 0;\n", i, ai.results[i].c_name);
   return s + "  return sfc_run(&sfc_prog, inputs, results, opt);\n}\n";
