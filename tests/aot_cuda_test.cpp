@@ -229,6 +229,18 @@ TEST_CASE("aot: cuda objects are linked with -ldl alone; bad requests are errors
               "a program with both objects");
   test::ShellRun both = test::shell(env + (dir / "both"));
   CHECK_MESSAGE(both.out == "0 0 1\n", (both.out + both.err));
+
+  // A callback that returns non-zero stops the run: SF_AOT_STOPPED, as the CPU object.
+  test::write_file(dir.path / "stop.c",
+                   "#include \"gpu.h\"\n#include <stdio.h>\n"
+                   "static int rows(void* c, int32_t s, const void* d, int64_t n, int64_t f) {\n"
+                   "  (void)c, (void)s, (void)d, (void)n;\n  return f > 0;\n}\n"
+                   "int main(void) {\n  char e[256] = \"\";\n  sf_aot_options o = {0};\n"
+                   "  o.chunk_rows = 10, o.rows = rows, o.error = e, o.error_size = sizeof e;\n"
+                   "  int code = gpu_run(0, 0, &o);\n  printf(\"%d %s\\n\", code, e);\n}\n");
+  run_host_cc({"-I" + dir.path.string(), dir / "stop.c", dir / "gpu.o", "-ldl", "-o", dir / "stop"}, "the stop program");
+  test::ShellRun stop = test::shell(env + (dir / "stop"));
+  CHECK_MESSAGE(stop.out == "2 stopped by the rows callback\n", (stop.out + stop.err));
 }
 
 TEST_CASE("aot: cuda the example program, linked with -ldl alone, prints what the emulated JIT's run gives") {
