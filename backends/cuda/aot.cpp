@@ -57,7 +57,7 @@ template <class T>
 std::string Tables::list(const char* type, const std::string& name, const std::vector<T>& v) {
   std::string s = fmt::format("static const {} {}[] = {{", type, name);
   for (const T& x : v) s += fmt::format("\n  {},", x);
-  if (v.empty()) s += "{0}";  // (C has no empty arrays; never read)
+  if (v.empty()) s += std::string(type).find("sfc_") == 0 ? "{0}" : "0";  // (C has no empty arrays; never read)
   return s + "};\n";
 }
 
@@ -185,7 +185,7 @@ std::string entry(const KernelProgram& p, const AotInterface& ai) {
   const std::string& n = ai.name;
   std::string s = fmt::format(
       "int {0}_run(const {0}_inputs* in, {0}_results* out, const sf_aot_options* opt) {{\n"
-      "  static const sf_aot_options defaults;\n  if (!opt) opt = &defaults;\n"
+      "  static const sf_aot_options defaults;\n  if (!opt) opt = &defaults;\n  (void)in, (void)out;\n"
       "  const void* inputs[{1}] = {{0}};\n  void* results[{2}] = {{0}};\n",
       n, std::max<size_t>(ai.inputs.size(), 1), std::max<size_t>(ai.results.size(), 1));
   s += aot_bind_inputs(p, ai, "inputs[{0}]", "sfc_report");
