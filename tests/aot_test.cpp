@@ -21,6 +21,7 @@
 #include "graph/error.h"
 #include "graph/npy.h"
 #include "models/model.h"
+#include "aot_run.h"
 #include "files.h"
 #include "sample_graphs.h"
 #include "shell.h"
@@ -30,59 +31,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// What the JIT does with the sink, in tests/aot/driver.c's log format.
-struct LogSink : RecordSink {
-  std::string log;
-  std::map<int64_t, std::string> rows_of;  // per output y: the rows' bytes, in order
-  void rows(NodeId, int64_t y, const Tensor& chunk, int64_t first_row) override {
-    log += fmt::format("rows {} {} {}\n", y, first_row, chunk.shape()[0]);
-    rows_of[y].append(static_cast<const char*>(chunk.raw()), static_cast<size_t>(chunk.bytes()));
-  }
-  void events(NodeId, int64_t y, const std::vector<Event>& ev) override {
-    log += fmt::format("events {}", y);
-    for (const Event& e : ev) log += fmt::format(" {}:{}", e.index, e.step);
-    log += "\n";
-  }
-  void progress(NodeId, int64_t step, int64_t length) override { log += fmt::format("progress {}/{}\n", step, length); }
-};
-
-struct AotRun {
-  int code = -1;
-  std::string message, log;
-  std::vector<std::string> results;     // bytes
-  std::map<int64_t, std::string> rows;  // per output y
-};
+using test::AotRun;
+using test::LogSink;
 
 // Writes NAME.o for `p`, links tests/aot/driver.c against it and runs it.
 AotRun run_aot(const KernelProgram& p, const std::string& name, const std::map<std::string, Tensor>& inputs,
                int threads, int64_t chunk_rows, int64_t event_chunk) {
   test::TempDir dir;
-  fs::path d = dir.path;
-  cpu::write_aot(p, cpu::AotNames{name, {}, {}}, cpu::AotOptions{(d / (name + ".o")).string(), "", ""});
-  run_host_cc({"-std=c11", "-O1", "-DPREFIX=" + name, "-include", (d / (name + ".h")).string(),
-               std::string(SF_SOURCE_DIR) + "/tests/aot/driver.c", (d / (name + ".o")).string(), "-fopenmp", "-lmvec",
-               "-lm", "-lopenblas", "-o", (d / "driver").string()},
-              "the AOT test driver");
-  for (size_t i = 0; i < p.inputs.size(); ++i) {
-    auto it = inputs.find(p.buffers[static_cast<size_t>(p.inputs[i])].input);
-    if (it == inputs.end()) continue;
-    std::ofstream f(d / fmt::format("in{}.bin", i), std::ios::binary);
-    f.write(static_cast<const char*>(it->second.raw()), it->second.bytes());
-  }
-  test::ShellRun run = test::shell(fmt::format("{} {} {} {} {} 2>&1", (d / "driver").string(), d.string(), threads, chunk_rows, event_chunk));
-  REQUIRE_MESSAGE(run.code == 0, run.out);
-  AotRun r;
-  std::istringstream code(test::read_file(d / "code.txt"));
-  code >> r.code;
-  code.get();
-  std::getline(code, r.message, '\0');
-  r.log = test::read_file(d / "log.txt");
-  for (size_t i = 0; i < p.results.size(); ++i) r.results.push_back(test::read_file(d / fmt::format("r{}.bin", i)));
-  for (const auto& e : fs::directory_iterator(d)) {
-    std::string f = e.path().filename().string();
-    if (f.size() > 5 && f[0] == 's' && f.substr(f.size() - 4) == ".bin") r.rows[std::stoll(f.substr(1))] = test::read_file(e.path());
-  }
-  return r;
+  cpu::write_aot(p, cpu::AotNames{name, {}, {}}, cpu::AotOptions{(dir.path / (name + ".o")).string(), "", ""});
+  return test::run_driver(p, dir.path, name, inputs, {"-fopenmp", "-lmvec", "-lm", "-lopenblas"}, threads, chunk_rows,
+                          event_chunk);
 }
 
 // The streams' files are numbered by slot; the JIT's rows by output y. The header's stream info maps

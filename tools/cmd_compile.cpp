@@ -58,6 +58,7 @@ void compile_target(const CompileArgs& a, const Target& t, const KernelProgram& 
   CudaCompileOptions o;
   o.emit_cuda = a.emit_cuda, o.aot = a.aot, o.object = a.aot ? a.out : "", o.header = a.header;
   o.strategy = a.scan_strategy;
+  o.names = aot_names(t);
   compile_cuda_target(p, o);
 #else
   (void)p;
@@ -111,7 +112,8 @@ Command add_compile_command(CLI::App& app) {
       ->type_name("FILE.cu");
   cmd->add_flag("--aot", a->aot,
                 "Write an object (-o NAME.o) and a C header (--header): for the cpu target the whole program "
-                "behind `int NAME_run(...)`; for --target cuda the PTX and a loader");
+                "behind `int NAME_run(...)` (--target cuda: the PTX, the host schedule and a runtime that loads the "
+                "driver at run time; link with -ldl)");
   cmd->add_option("--cpu", a->cpu, "--aot for the cpu target: the CPU to generate code for (default: this machine's)")
       ->type_name("NAME");
   cmd->add_option("--header", a->header, "--aot: the C header to write (default NAME.h beside the object)")

@@ -3,6 +3,7 @@
 #pragma once
 #include <string>
 
+#include "backends/aot_interface.h"
 #include "compiler/kernel_program.h"
 
 namespace sf::cli {
@@ -12,6 +13,7 @@ struct CudaCompileOptions {
   bool aot = false;
   std::string object, header;  // --aot: the object file and its C header
   std::string strategy;        // scan strategy ("" = chosen per scan)
+  AotNames names;              // --aot: the header's names
 };
 
 // Without a device: the source is generated for and compiled to compute_90 PTX.

@@ -97,7 +97,7 @@ void write_aot(const KernelProgram& p, const AotNames& names, const AotOptions& 
     pm.run(*m);
   }
 
-  AotInterface ai = aot_interface(p, layout, names, n);
+  AotInterface ai = cpu_interface(p, layout, names, n);
   fs::path base = fs::path(o.object);
   fs::path code_o = base, glue_c = base, glue_o = base;
   code_o += ".code.o", glue_c += ".glue.c", glue_o += ".glue.o";
@@ -116,7 +116,7 @@ void write_aot(const KernelProgram& p, const AotNames& names, const AotOptions& 
     throw;
   }
   cleanup();
-  std::string h = aot_header(p, ai, blas);
+  std::string h = cpu_header(p, ai, blas);
   write_file(header, h.data(), h.size());
 }
 

@@ -13,16 +13,12 @@
 #include <string>
 #include <vector>
 
+#include "backends/aot_interface.h"
 #include "backends/cpu/codegen.h"
 
 namespace sf::cpu {
 
-// What the header calls things. Empty names fall back to input names, result<i>, stream_y<y>.
-struct AotNames {
-  std::string label;                        // what was compiled (a model's name or a file), for comments
-  std::vector<std::string> results;         // per program result
-  std::map<int64_t, std::string> streams;   // per output y of the top-level scan
-};
+using sf::AotNames;
 
 struct AotOptions {
   std::string object;  // NAME.o; NAME (the file's stem as a C identifier) prefixes every symbol
@@ -35,22 +31,12 @@ void write_aot(const KernelProgram& p, const AotNames& names, const AotOptions& 
 
 // ---- the C text (aot_c.cpp) -------------------------------------------------------------------
 
-// The C names of the entry's fields, resolved once for the header and the glue.
-struct AotField {
-  std::string c_name;
-  int buffer = -1;  // the program buffer (inputs, results); for streams the per-step value buffer
-  int64_t y = 0;    // streams: the scan output
-  bool events = false;
-};
-struct AotInterface {
-  std::string name, label;
-  std::vector<AotField> inputs, results, streams;  // streams in slot order
-};
-AotInterface aot_interface(const KernelProgram& p, const Layout& l, const AotNames& names, const std::string& name);
+// The header's fields, the stream order the entry uses (its slots) included.
+AotInterface cpu_interface(const KernelProgram& p, const Layout& l, const AotNames& names, const std::string& name);
 
 // NAME.h, and the C glue compiled into the object: NAME_run over the generated entry
 // `NAME_entry` and the constants `NAME_data_<b>` the object defines.
-std::string aot_header(const KernelProgram& p, const AotInterface& ai, bool blas);
+std::string cpu_header(const KernelProgram& p, const AotInterface& ai, bool blas);
 std::string aot_glue(const KernelProgram& p, const Layout& l, const AotInterface& ai,
                      const std::vector<std::string>& runtime_functions);
 

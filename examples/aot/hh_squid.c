@@ -5,6 +5,10 @@
  *   cc -O2 -I. examples/aot/hh_squid.c hh_squid.o -fopenmp -lmvec -lm -o hh_squid
  *   ./hh_squid [THREADS]
  *
+ * The CUDA target's object has the same entry point; only the link line differs:
+ *   scanflow compile hh-squid --target cuda --aot -o hh_squid.o
+ *   cc -O2 -I. examples/aot/hh_squid.c hh_squid.o -ldl -o hh_squid      (THREADS is not used)
+ *
  * 1000 squid-axon neurons driven by currents 0..20 uA/cm^2 for 100 ms (the model's defaults).
  * It prints V of neuron 0 every 10 ms from the streamed rows, the number of spikes from the
  * streamed spike events, and the final V of three neurons from the results. */
