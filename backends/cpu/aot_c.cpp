@@ -147,7 +147,12 @@ static void index_message(const run_state* s, const int64_t* scan_k, char* out, 
   s += fmt::format("  void* chunks[{}] = {{0}};\n  int ok = 1;\n", std::max<size_t>(ns, 1));
   for (size_t i = 0; i < ns; ++i) {
     const AotField& f = ai.streams[i];
-    std::string bytes = f.events ? "16 * event_chunk" : fmt::format("{} * chunk_rows", std::max<int64_t>(buf(f.buffer).bytes(), 1));
+    // A sink chunk holds chunk_rows rows, or all the scan records when fewer (as sink_chunk_rows).
+    const SlotInfo& slot = l.slots[i];
+    int64_t all_rows = std::max<int64_t>(1, slot.every > 0 ? slot.length / slot.every : slot.length);
+    std::string bytes = f.events ? "16 * event_chunk"
+                                 : fmt::format("{0} * (chunk_rows < {1} ? chunk_rows : {1})",
+                                               std::max<int64_t>(buf(f.buffer).bytes(), 1), all_rows);
     s += fmt::format("  ok = ok && (chunks[{}] = malloc((size_t)({}))) != 0;\n", i, bytes);
   }
   s += fmt::format("  int64_t scan_k[{}] = {{0}};\n", l.regions.size() + 1);

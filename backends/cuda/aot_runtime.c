@@ -373,7 +373,9 @@ static sfc_rec* sfc_rec_open(sfc_state* R, int id, int64_t steps) {
     if (o->mode == SFC_SINK) {
       q->rings[y] = sfc_alloc(R, q->ring_rows * vb);
       q->rows[y] = (char*)sfc_malloc(R, (size_t)(q->ring_rows * vb));
-      q->chunk[y] = (char*)sfc_malloc(R, (size_t)(R->chunk_rows * vb));
+      /* chunk_rows rows, or all the scan records when fewer (as the JIT's sink_chunk_rows) */
+      int64_t all = g->length / g->every > 1 ? g->length / g->every : 1;
+      q->chunk[y] = (char*)sfc_malloc(R, (size_t)((R->chunk_rows < all ? R->chunk_rows : all) * vb));
     }
     if (o->mode == SFC_EVENTS) {
       q->pairs[y] = (int64_t*)sfc_malloc(R, (size_t)R->event_chunk * 2 * sizeof(int64_t));
