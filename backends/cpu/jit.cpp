@@ -22,17 +22,13 @@
 #include <llvm/Target/TargetMachine.h>
 
 #include "backends/cpu/optimize.h"
+#include "backends/cpu/blas.h"
 #include "backends/cpu/parts.h"
 #include "backends/cpu/runtime.h"
 #include "graph/error.h"
 
 // libgomp's entry points that the generated code calls (what an OpenMP compiler emits).
 extern "C" void GOMP_parallel(void (*fn)(void*), void* data, unsigned num_threads, unsigned flags);
-// CBLAS (OpenBLAS), for large matmuls.
-extern "C" void cblas_dgemm(int, int, int, int, int, int, double, const double*, int, const double*, int, double,
-                            double*, int);
-extern "C" void cblas_sgemm(int, int, int, int, int, int, float, const float*, int, const float*, int, float,
-                            float*, int);
 
 namespace sf::cpu {
 namespace {
@@ -78,8 +74,8 @@ class Jit {
     def("GOMP_parallel", reinterpret_cast<void*>(&GOMP_parallel));
     def("omp_get_thread_num", reinterpret_cast<void*>(&omp_get_thread_num));
     def("omp_get_num_threads", reinterpret_cast<void*>(&omp_get_num_threads));
-    def("cblas_dgemm", reinterpret_cast<void*>(&cblas_dgemm));
-    def("cblas_sgemm", reinterpret_cast<void*>(&cblas_sgemm));
+    def("cblas_dgemm", blas_dgemm_entry());  // (blas.h: the library is loaded when a program calls it)
+    def("cblas_sgemm", blas_sgemm_entry());
     def("sf_cpu_rt_begin", reinterpret_cast<void*>(&sf_cpu_rt_begin));
     def("sf_cpu_rt_end", reinterpret_cast<void*>(&sf_cpu_rt_end));
     def("sf_cpu_barrier", reinterpret_cast<void*>(&sf_cpu_barrier));
@@ -104,6 +100,7 @@ class Jit {
     std::string entry = fmt::format("sf_program_{}", cache_.size());
     auto ctx = std::make_unique<LLVMContext>();
     std::unique_ptr<Module> m = generate(p, o, *ctx, entry, out->layout);
+    if (m->getFunction("cblas_dgemm") || m->getFunction("cblas_sgemm")) load_blas();
     m->setDataLayout(tm_->createDataLayout());
     m->setTargetTriple(tm_->getTargetTriple().str());
     auto t_gen = std::chrono::steady_clock::now();
