@@ -86,14 +86,6 @@ test::AotRun run_cuda_aot(const KernelProgram& p, const std::string& name, const
   return test::run_driver(p, dir.path, name, inputs, {"-ldl"}, 1, o.chunk_rows, o.event_chunk, f.env(o.libcuda));
 }
 
-Graph model_graph(const std::string& name, int64_t size, double t_end) {
-  RunConfig cfg;
-  if (size > 0) cfg.size = size;
-  cfg.t_end = t_end;
-  cfg.stream = true;
-  return find_model(name).build(cfg);
-}
-
 // The object's run equals the reference executor's, bit for bit and call for call.
 void check_same(const KernelProgram& p, const std::string& name, const std::map<std::string, Tensor>& inputs, const Options& o) {
   CAPTURE(name);
@@ -104,19 +96,7 @@ void check_same(const KernelProgram& p, const std::string& name, const std::map<
   RunOptions ro;
   ro.sink = &sink, ro.chunk_rows = o.chunk_rows, ro.event_chunk = o.event_chunk;
   std::vector<Tensor> want = make_executable("ref", p, {})->run(inputs, ro);
-  test::AotRun got = run_cuda_aot(p, name, inputs, o);
-  CHECK(got.code == 0);
-  CHECK(got.message == "");
-  REQUIRE(got.results.size() == want.size());
-  for (size_t i = 0; i < want.size(); ++i) {
-    CAPTURE(i);
-    CHECK(got.results[i] == std::string(static_cast<const char*>(want[i].raw()), static_cast<size_t>(want[i].bytes())));
-  }
-  CHECK(got.log == sink.log);
-  std::vector<std::string> want_rows, got_rows;  // (one top-level scan: stream order is y order)
-  for (auto& [y, bytes] : sink.rows_of) want_rows.push_back(bytes);
-  for (auto& [s, bytes] : got.rows) got_rows.push_back(bytes);
-  CHECK(got_rows == want_rows);
+  test::check_same_run(run_cuda_aot(p, name, inputs, o), want, sink);
 }
 
 std::string ref_error(const KernelProgram& p, const std::map<std::string, Tensor>& inputs) {
@@ -135,15 +115,15 @@ std::string ref_error(const KernelProgram& p, const std::map<std::string, Tensor
 
 TEST_CASE("aot: cuda objects run models as the reference executor does (emulated driver)") {
   // hh-squid: elementwise, events; small chunks split rows and events mid-block.
-  KernelProgram squid = compile_graph(model_graph("hh-squid", 30, 20)).program;
+  KernelProgram squid = compile_graph(test::model_graph("hh-squid", 30, 20)).program;
   check_same(squid, "squid", {}, {});
   check_same(squid, "squid", {}, opts("", 7, 3));
   // net3 (coupled: synapses) with every strategy that applies to it.
-  KernelProgram net3 = compile_graph(model_graph("net3", 0, 25)).program;
+  KernelProgram net3 = compile_graph(test::model_graph("net3", 0, 25)).program;
   for (const char* s : {"launch", "graph", "persistent"}) check_same(net3, "net3", {}, opts(s, 64, 5));
-  KernelProgram lorenz = compile_graph(model_graph("lorenz", 0, 5)).program;
+  KernelProgram lorenz = compile_graph(test::model_graph("lorenz", 0, 5)).program;
   check_same(lorenz, "lorenz", {}, opts("", 1, 1));
-  KernelProgram lobe = compile_graph(model_graph("antennal-lobe", 0, 3)).program;  // matmuls, segment sums
+  KernelProgram lobe = compile_graph(test::model_graph("antennal-lobe", 0, 3)).program;  // matmuls, segment sums
   check_same(lobe, "lobe", {}, {});
   // Nested scans (launch inside a region) with an input given, and stacked rows and events.
   KernelProgram nested = compile_graph(test::nested_scans(3)).program;
@@ -155,7 +135,7 @@ TEST_CASE("aot: cuda objects run models as the reference executor does (emulated
 TEST_CASE("aot: cuda objects rerun a block whose events overflow their buffer") {
   // Two events per buffer: blocks halve down to one step, then the buffers grow; the calls must
   // still be the reference's.
-  KernelProgram squid = compile_graph(model_graph("hh-squid", 30, 20)).program;
+  KernelProgram squid = compile_graph(test::model_graph("hh-squid", 30, 20)).program;
   check_same(squid, "squid", {}, opts("", 256, 4096, 2));
   check_same(squid, "squid", {}, opts("persistent", 5, 7, 3));
 }
@@ -183,7 +163,7 @@ TEST_CASE("aot: cuda objects give the reference's errors as codes") {
   CHECK(missing.message == "input 'idx' was not given (it has no default)");
 
   // No driver: a code and a message, no crash.
-  KernelProgram lorenz = compile_graph(model_graph("lorenz", 0, 1)).program;
+  KernelProgram lorenz = compile_graph(test::model_graph("lorenz", 0, 1)).program;
   Options none;
   none.libcuda = "/nonexistent/libcuda.so.1";
   test::AotRun nodrv = run_cuda_aot(lorenz, "lorenz", {}, none);
@@ -193,7 +173,7 @@ TEST_CASE("aot: cuda objects give the reference's errors as codes") {
 }
 
 TEST_CASE("aot: cuda objects are linked with -ldl alone; bad requests are errors") {
-  KernelProgram p = compile_graph(model_graph("lorenz", 0, 1)).program;
+  KernelProgram p = compile_graph(test::model_graph("lorenz", 0, 1)).program;
   test::TempDir dir;
   cuda::AotOptions a;
   CHECK_THROWS_WITH_AS(cuda::write_aot(p, {}, a), "--aot needs -o NAME.o", Error);

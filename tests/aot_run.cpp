@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "backends/host_cc.h"
+#include "models/model.h"
 #include "files.h"
 #include "shell.h"
 
@@ -54,6 +55,29 @@ AotRun run_driver(const KernelProgram& p, const fs::path& d, const std::string& 
     if (f.size() > 5 && f[0] == 's' && f.substr(f.size() - 4) == ".bin") r.rows[std::stoll(f.substr(1))] = read_file(e.path());
   }
   return r;
+}
+
+Graph model_graph(const std::string& name, int64_t size, double t_end) {
+  RunConfig cfg;
+  if (size > 0) cfg.size = size;
+  cfg.t_end = t_end;
+  cfg.stream = true;
+  return find_model(name).build(cfg);
+}
+
+void check_same_run(const AotRun& got, const std::vector<Tensor>& want, const LogSink& sink) {
+  CHECK(got.code == 0);
+  CHECK(got.message == "");
+  REQUIRE(got.results.size() == want.size());
+  for (size_t i = 0; i < want.size(); ++i) {
+    CAPTURE(i);
+    CHECK(got.results[i] == std::string(static_cast<const char*>(want[i].raw()), static_cast<size_t>(want[i].bytes())));
+  }
+  CHECK(got.log == sink.log);
+  std::vector<std::string> want_rows, got_rows;
+  for (auto& [y, bytes] : sink.rows_of) want_rows.push_back(bytes);
+  for (auto& [s, bytes] : got.rows) got_rows.push_back(bytes);
+  CHECK(got_rows == want_rows);
 }
 
 }  // namespace sf::test

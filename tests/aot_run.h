@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "backends/backend.h"
+#include "graph/graph.h"
 
 namespace sf::test {
 
@@ -31,5 +32,12 @@ struct AotRun {
 AotRun run_driver(const KernelProgram& p, const std::filesystem::path& dir, const std::string& name,
                   const std::map<std::string, Tensor>& inputs, const std::vector<std::string>& libs, int threads,
                   int64_t chunk_rows, int64_t event_chunk, const std::string& env = "");
+
+// A built-in model that streams its recordings (size 0: the model's own), as the AOT tests run them.
+Graph model_graph(const std::string& name, int64_t size, double t_end);
+
+// Checks that an object's run did what an executable's did: code 0, the same result bytes, the same
+// log of callbacks and the same rows (one top-level scan: stream order is y order).
+void check_same_run(const AotRun& got, const std::vector<Tensor>& want, const LogSink& sink);
 
 }  // namespace sf::test

@@ -56,38 +56,18 @@ void check_same(const KernelProgram& p, const std::string& name, const std::map<
   BackendOptions bo;
   bo.threads = threads;
   std::vector<Tensor> want = make_executable("cpu", p, bo)->run(inputs, o);
-  AotRun got = run_aot(p, name, inputs, threads, chunk_rows, event_chunk);
-  CHECK(got.code == 0);
-  CHECK(got.message == "");
-  REQUIRE(got.results.size() == want.size());
-  for (size_t i = 0; i < want.size(); ++i) {
-    CAPTURE(i);
-    CHECK(got.results[i] == std::string(static_cast<const char*>(want[i].raw()), static_cast<size_t>(want[i].bytes())));
-  }
-  CHECK(got.log == sink.log);
-  std::vector<std::string> want_rows, got_rows;
-  for (auto& [y, bytes] : sink.rows_of) want_rows.push_back(bytes);
-  for (auto& [slot, bytes] : got.rows) got_rows.push_back(bytes);
-  CHECK(got_rows == want_rows);
-}
-
-Graph model_graph(const std::string& name, int64_t size, double t_end) {
-  RunConfig cfg;
-  if (size > 0) cfg.size = size;
-  cfg.t_end = t_end;
-  cfg.stream = true;
-  return find_model(name).build(cfg);
+  check_same_run(run_aot(p, name, inputs, threads, chunk_rows, event_chunk), want, sink);
 }
 
 }  // namespace
 
 TEST_CASE("aot: objects run models exactly as the JIT does (results, streamed rows, events, progress)") {
-  KernelProgram squid = compile_graph(model_graph("hh-squid", 300, 20)).program;  // elementwise, interchanged
+  KernelProgram squid = compile_graph(test::model_graph("hh-squid", 300, 20)).program;  // elementwise, interchanged
   check_same(squid, "squid", {}, 1, 256, 4096);
   check_same(squid, "squid", {}, 2, 7, 3);
-  KernelProgram net3 = compile_graph(model_graph("net3", 0, 50)).program;  // coupled: synapses
+  KernelProgram net3 = compile_graph(test::model_graph("net3", 0, 50)).program;  // coupled: synapses
   check_same(net3, "net3", {}, 2, 64, 5);
-  KernelProgram lorenz = compile_graph(model_graph("lorenz", 0, 5)).program;
+  KernelProgram lorenz = compile_graph(test::model_graph("lorenz", 0, 5)).program;
   check_same(lorenz, "lorenz", {}, 1, 1, 1);
   // Inputs given (not defaults), stacked rows and events; nested scans.
   KernelProgram neuron = compile_graph(test::neuron()).program;
@@ -148,7 +128,7 @@ TEST_CASE("aot: the example program, linked without LLVM, runs hh-squid as `scan
 }
 
 TEST_CASE("aot: bad requests are errors") {
-  KernelProgram p = compile_graph(model_graph("lorenz", 0, 1)).program;
+  KernelProgram p = compile_graph(test::model_graph("lorenz", 0, 1)).program;
   test::TempDir dir;
   fs::path d = dir.path;
   CHECK_THROWS_WITH_AS(cpu::write_aot(p, {}, cpu::AotOptions{"", "", ""}), "--aot needs -o NAME.o", Error);
