@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 
 #include "graph/error.h"
 
@@ -29,6 +30,12 @@ void run_host_cc(const std::vector<std::string>& args, const std::string& what) 
     status = pclose(f);
   }
   if (status != 0) fail("the host C compiler failed on {} ({}): {}", what, cmd, out.empty() ? "no output" : out);
+}
+
+void write_file(const std::string& path, std::string_view bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!f) fail("cannot write {}", path);
 }
 
 std::string aot_name(const std::string& object_path) {

@@ -5,7 +5,6 @@
 
 #include <cctype>
 #include <filesystem>
-#include <fstream>
 
 #include <llvm/ExecutionEngine/Orc/JITTargetMachineBuilder.h>
 #include <llvm/IR/Constants.h>
@@ -27,12 +26,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using namespace llvm;
-
-void write_file(const fs::path& path, const void* data, size_t size) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(static_cast<const char*>(data), static_cast<std::streamsize>(size));
-  if (!f) fail("cannot write {}", path.string());
-}
 
 std::unique_ptr<TargetMachine> target_machine(const std::string& cpu) {
   InitializeNativeTarget();
@@ -101,9 +94,9 @@ void write_aot(const KernelProgram& p, const AotNames& names, const AotOptions& 
   fs::path base = fs::path(o.object);
   fs::path code_o = base, glue_c = base, glue_o = base;
   code_o += ".code.o", glue_c += ".glue.c", glue_o += ".glue.o";
-  write_file(code_o, code.data(), code.size());
+  write_file(code_o, std::string_view(code.data(), code.size()));
   std::string glue = aot_glue(p, layout, ai, runtime);
-  write_file(glue_c, glue.data(), glue.size());
+  write_file(glue_c, glue);
   auto cleanup = [&] {
     std::error_code ec;
     for (const fs::path& f : {code_o, glue_c, glue_o}) fs::remove(f, ec);
@@ -117,7 +110,7 @@ void write_aot(const KernelProgram& p, const AotNames& names, const AotOptions& 
   }
   cleanup();
   std::string h = cpu_header(p, ai, blas);
-  write_file(header, h.data(), h.size());
+  write_file(header, h);
 }
 
 }  // namespace sf::cpu

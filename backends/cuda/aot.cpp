@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <filesystem>
-#include <fstream>
 
 #include <fmt/format.h>
 
@@ -18,12 +17,6 @@ namespace sf::cuda {
 namespace {
 
 namespace fs = std::filesystem;
-
-void write_file(const fs::path& path, const std::string& s) {
-  std::ofstream f(path, std::ios::binary);
-  f.write(s.data(), static_cast<std::streamsize>(s.size()));
-  if (!f) fail("cannot write {}", path.string());
-}
 
 // `static const unsigned char NAME[] = {...};`, 64-byte aligned.
 std::string byte_array(const std::string& name, const void* data, size_t size, bool nul) {
@@ -231,7 +224,7 @@ void write_aot(const KernelProgram& p, const AotNames& names, const AotOptions& 
   s += entry(p, ai);
 
   fs::path src = fs::path(o.object).replace_extension(".aot.c");
-  write_file(src, s);
+  write_file(src.string(), s);
   std::error_code ec;
   try {
     run_host_cc({"-c", "-std=c11", "-O2", "-fPIC", "-I" SF_CUDA_INCLUDE_DIR, src.string(), "-o", o.object}, "the CUDA AOT object");
