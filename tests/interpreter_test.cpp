@@ -768,4 +768,6 @@ TEST_CASE("interp: sink chunks hold no more rows than the scan records") {
   CHECK(sink_chunk_rows(o, 0, 1) == 1);
   o.chunk_rows = 7;
   CHECK(sink_chunk_rows(o, 100, 1) == 7);
+  CHECK(recorded_rows(10000, 5000) == 2);
+  CHECK(recorded_rows(9, 10) == 1);
 }

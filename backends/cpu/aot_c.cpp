@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "backends/cpu/aot.h"
+#include "backends/interpreter/interpreter.h"
 #include "graph/error.h"
 
 namespace sf::cpu {
@@ -148,8 +149,7 @@ static void index_message(const run_state* s, const int64_t* scan_k, char* out, 
   for (size_t i = 0; i < ns; ++i) {
     const AotField& f = ai.streams[i];
     // A sink chunk holds chunk_rows rows, or all the scan records when fewer (as sink_chunk_rows).
-    const SlotInfo& slot = l.slots[i];
-    int64_t all_rows = std::max<int64_t>(1, slot.every > 0 ? slot.length / slot.every : slot.length);
+    int64_t all_rows = recorded_rows(l.slots[i].length, l.slots[i].every);
     std::string bytes = f.events ? "16 * event_chunk"
                                  : fmt::format("{0} * (chunk_rows < {1} ? chunk_rows : {1})",
                                                std::max<int64_t>(buf(f.buffer).bytes(), 1), all_rows);

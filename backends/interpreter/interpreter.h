@@ -36,12 +36,18 @@ struct RunOptions {
   int64_t event_chunk = 4096;  // events buffered per sink call
 };
 
-// The rows a sink chunk is allocated with for a scan of `length` steps recording every `every`-th:
-// chunk_rows, or all the rows the scan records when they are fewer (a population of 10^5 neurons
-// took 256 rows, 205 MB zeroed, for a run that records 2).
-inline int64_t sink_chunk_rows(const RunOptions& o, int64_t length, int64_t every) {
+// The rows one run of a scan of `length` steps records, one every `every` steps; at least 1, so that
+// a chunk sized by it is never empty.
+inline int64_t recorded_rows(int64_t length, int64_t every) {
   int64_t rows = every > 0 ? length / every : length;
-  return rows < 1 ? 1 : (rows < o.chunk_rows ? rows : o.chunk_rows);
+  return rows < 1 ? 1 : rows;
+}
+
+// The rows a sink chunk is allocated with: chunk_rows, or all the rows the scan records when they
+// are fewer (a population of 10^5 neurons took 256 rows, 205 MB zeroed, for a run that records 2).
+inline int64_t sink_chunk_rows(const RunOptions& o, int64_t length, int64_t every) {
+  int64_t rows = recorded_rows(length, every);
+  return rows < o.chunk_rows ? rows : o.chunk_rows;
 }
 
 // Evaluates the graph's results. Sums run in a fixed order (see backends/interpreter/kernels.cpp),
