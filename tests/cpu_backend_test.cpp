@@ -11,6 +11,8 @@
 //   the Day 5 TensorFlow trajectories within 1e-8.
 #include <doctest/doctest.h>
 
+#include <unistd.h>
+
 #include <cmath>
 #include <functional>
 #include <limits>
@@ -23,6 +25,7 @@
 #include "models/model.h"
 #include "program_run.h"
 #include "sample_graphs.h"
+#include "shell.h"
 #include "tests/fuzz/differential.h"
 #include "tf_reference.h"
 
@@ -336,6 +339,17 @@ TEST_CASE("cpu: stats report jit_ms, threads and ftz") {
   std::map<std::string, std::string> again;
   for (auto& [k, v] : make_executable("cpu", lower(test::neuron()), o)->stats()) again[k] = v;
   CHECK(again["jit_cache"] == "hit");
+}
+
+// OpenBLAS starts worker threads that spin when it is loaded; scanflow loads it only when a compiled
+// program calls CBLAS (backends/cpu/blas.h), so neither the command line tool nor the tests need it
+// at start-up. (The test below runs a matmul through CBLAS.)
+TEST_CASE("cpu: BLAS is loaded when a program needs it, not linked") {
+  for (std::string bin : {std::string(SF_SCANFLOW_BIN), "/proc/" + std::to_string(getpid()) + "/exe"}) {
+    test::ShellRun needed = test::shell("readelf -d " + bin);
+    REQUIRE(needed.code == 0);
+    CHECK_MESSAGE(needed.out.find("blas") == std::string::npos, bin, " needs ", needed.out);
+  }
 }
 
 // Small matmuls are generated loops in the interpreter's order (bit for bit); from 64^3 multiply-adds
