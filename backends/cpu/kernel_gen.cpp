@@ -12,6 +12,7 @@
 #include <llvm/IR/IntrinsicsX86.h>
 
 #include "backends/cpu/gen.h"
+#include "backends/cpu/inline_exp.h"
 #include "graph/error.h"
 
 namespace sf::cpu {
@@ -55,6 +56,7 @@ class KernelEmitter {
   Value* cast(DType to, DType from, Value* a);
   Value* check(const Inst& in, Value* a, Value* pos);
   Value* math(const char* f64name, Intrinsic::ID id, DType d, Value* a);
+  Value* exp(DType d, Value* a);
   Value* power(const Inst& in, const std::vector<Inst>& is, Value* a, Value* b);
   // Emits instructions of list `is` (those with `which[i]`), storing values in `v`.
   void list(const std::vector<Inst>& is, const std::vector<bool>& which, std::vector<Value*>& v, Value* index,
@@ -110,6 +112,11 @@ Value* KernelEmitter::math(const char* name, Intrinsic::ID id, DType d, Value* a
   return call;
 }
 
+// f32 exp is inline IR (inline_exp.h), f64 exp goes to libmvec.
+Value* KernelEmitter::exp(DType d, Value* a) {
+  return d == DType::f32 ? emit_expf(B, a) : math("exp", Intrinsic::exp, d, a);
+}
+
 Value* KernelEmitter::unary(Op op, DType d, Value* a) {
   Type* t = g_.ssa_type(d);
   if (d == DType::b8) {
@@ -127,8 +134,8 @@ Value* KernelEmitter::unary(Op op, DType d, Value* a) {
   }
   if (!fp) return a;  // float-only functions are the identity on integers (ops/scalar.h)
   switch (op) {
-    case Op::Exp: return math("exp", Intrinsic::exp, d, a);
-    case Op::Expm1: return math("expm1", Intrinsic::not_intrinsic, d, a);
+    case Op::Exp: return exp(d, a);
+    case Op::Expm1: return d == DType::f32 ? emit_expm1f(B, a) : math("expm1", Intrinsic::not_intrinsic, d, a);
     case Op::Log: return math("log", Intrinsic::log, d, a);
     case Op::Log1p: return math("log1p", Intrinsic::not_intrinsic, d, a);
     case Op::Sqrt: return math("sqrt", Intrinsic::sqrt, d, a);
@@ -138,7 +145,7 @@ Value* KernelEmitter::unary(Op op, DType d, Value* a) {
     case Op::Floor: return math("floor", Intrinsic::floor, d, a);
     case Op::Sigmoid: {  // 1 / (1 + exp(-a))
       Value* one = ConstantFP::get(t, 1.0);
-      return B.CreateFDiv(one, B.CreateFAdd(one, math("exp", Intrinsic::exp, d, B.CreateFNeg(a))));
+      return B.CreateFDiv(one, B.CreateFAdd(one, exp(d, B.CreateFNeg(a))));
     }
     default: internal_error("cpu codegen: {} is not a unary op", op_name(op));
   }

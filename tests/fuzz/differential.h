@@ -31,12 +31,15 @@ namespace sf::fuzz {
 CompileOptions fuzz_compile_options();
 
 // "" when `got` matches `want` (same type, every element within the tolerance of its dtype), else
-// the first mismatching element: "element 5 [1,2]: 0.5 vs 0.25".
-std::string compare_tensors(const Tensor& got, const Tensor& want);
+// the first mismatching element: "element 5 [1,2]: 0.5 vs 0.25". f32_math: f64 elements get f32's
+// tolerance (a backend's run of a graph that computes in f32 somewhere, see check_case).
+std::string compare_tensors(const Tensor& got, const Tensor& want, bool f32_math = false);
 
 // Checks one case. "" when everything agrees; otherwise a report naming the seed, what differs
 // (the first mismatching element), the first stage at which it differs (a pass, or lowering and
-// the executor), and the graph's .sfg.
+// the executor), and the graph's .sfg. When `run` is given and the graph computes in f32 anywhere,
+// f64 values are compared with f32's tolerance: the backend's f32 math functions may differ from
+// libm's in the last bit, and casts carry that into f64 results.
 // `tamper`, for the fuzzer's own tests, edits the compiled program before it runs. `run` runs the
 // compiled program on a backend (default: the reference executor).
 using ProgramRunner =
