@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Coefficients of the CPU backend's inline f32 exp/expm1 (backends/cpu/inline_exp.cpp).
+"""Coefficients of the CPU backend's inline exp/expm1 (backends/cpu/inline_exp.cpp).
 
 e^r - 1 = r + r^2 c(r) on r in [-ln2/2, ln2/2] (1 % wider, for the rounding of k). c is fitted by
 least squares on Chebyshev nodes, which is within a small factor of the minimax fit; c's values come
@@ -11,7 +11,6 @@ from math import factorial, log
 
 import numpy as np
 
-DEGREE = 4  # of c; e^r's polynomial has degree 6
 A = log(2) / 2 * 1.01
 
 
@@ -24,18 +23,17 @@ def c_exact(r):
     return s
 
 
-nodes = np.cos(np.pi * (np.arange(2000) + 0.5) / 2000) * A
-fit = np.polynomial.chebyshev.Chebyshev.fit(nodes, c_exact(nodes).astype(np.float64), DEGREE, domain=[-A, A])
-coef = [np.float32(v) for v in fit.convert(kind=np.polynomial.Polynomial, domain=[-A, A], window=[-A, A]).coef]
-r = np.linspace(-A, A, 200001)
-err = np.max(np.abs((np.polynomial.polynomial.polyval(r, np.array(coef, dtype=np.float64)) - c_exact(r).astype(np.float64))
-                    * r * r / np.exp(r)))
-
-
-def c_hex(v):
+def c_hex(v, suffix):
     mantissa, exponent = float(v).hex().split("p")
-    return mantissa.rstrip("0").rstrip(".") + "p" + exponent + "f"
+    return mantissa.rstrip("0").rstrip(".") + "p" + exponent + suffix
 
 
-print("c =", ", ".join(c_hex(v) for v in coef))
-print(f"fit error in e^r: {err:.2e} relative (f32 half ulp: {2.0 ** -24:.2e})")
+nodes = np.cos(np.pi * (np.arange(2000) + 0.5) / 2000) * A
+r = np.linspace(-A, A, 200001)
+for name, degree, dtype, suffix, ulp in (("f64", 9, np.float64, "", 2.0 ** -53), ("f32", 4, np.float32, "f", 2.0 ** -24)):
+    fit = np.polynomial.chebyshev.Chebyshev.fit(nodes, c_exact(nodes).astype(np.float64), degree, domain=[-A, A])
+    coef = [dtype(v) for v in fit.convert(kind=np.polynomial.Polynomial, domain=[-A, A], window=[-A, A]).coef]
+    p = np.polynomial.polynomial.polyval(r.astype(np.longdouble), np.array(coef, dtype=np.longdouble))
+    err = float(np.max(np.abs((p - c_exact(r)) * r * r / np.exp(r.astype(np.longdouble)))))
+    print(f"{name} (degree {degree} in c): c = " + ", ".join(c_hex(v, suffix) for v in coef))
+    print(f"  fit error in e^r: {err:.2e} relative (half an ulp: {ulp:.2e})")

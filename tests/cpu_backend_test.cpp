@@ -5,7 +5,8 @@
 // Tolerances (|a - b| <= atol + rtol*|b|, b the oracle's value):
 //   random graphs: f64 rtol 1e-12 / atol 1e-300, f32 rtol 1e-5 / atol 1e-30 (tests/fuzz/differential.h);
 //     the backend computes what the executor computes in the same order, except that vectorised exp,
-//     log, sin, ... come from libmvec (a few ulp, see cpu_vecmath_test.cpp) and subnormals flush to 0;
+//     log, sin, ... come from libmvec or inline code (a few ulp, see cpu_vecmath_test.cpp) and
+//     subnormals flush to 0; f64 results of graphs that compute in f32 anywhere get f32's tolerance;
 //   models: V within 1e-7 mV, identical spike counts, spike times within one step (HH models);
 //     antennal-lobe within 1e-6 mV over 100 ms; exp-growth, linear2d, lorenz within rtol 1e-12 (f64);
 //   the Day 5 TensorFlow trajectories within 1e-8.
@@ -37,13 +38,18 @@ constexpr DType f64 = DType::f64, i32 = DType::i32, i64 = DType::i64;
 
 Tensor T(DType d, Shape s, std::vector<double> v) { return Tensor::from(d, std::move(s), v); }
 
+// inline_exp: every interchanged scan computes exp inline (backends/cpu/inline_exp.h), not only
+// large ones.
 std::vector<Tensor> run_cpu(const KernelProgram& p, int threads, const std::map<std::string, Tensor>& in = {},
-                            const RunOptions& o = {}, bool strict_fp = false, const std::string& strategy = "") {
+                            const RunOptions& o = {}, bool strict_fp = false, const std::string& strategy = "",
+                            bool inline_exp = false) {
   BackendOptions bo;
   bo.threads = threads;
   bo.strict_fp = strict_fp;
   bo.scan_strategy = strategy;
-  return make_executable("cpu", p, bo)->run(in, o);
+  cpu::Tuning t;
+  if (inline_exp) t.inline_exp_work = 0;
+  return cpu::make_tuned_executable(p, bo, t)->run(in, o);
 }
 
 std::string error_of(const std::function<void()>& f) {
@@ -203,7 +209,8 @@ TEST_CASE("cpu: time-inside-elements scans make the executor's sink calls") {
 
 // Random graphs: compiled, then run by the cpu backend, against the interpreter. With threads 2,
 // every kernel is split over the threads (min_parallel 1) and interchanged scans use blocks of 8
-// elements, so the barrier placement and the blocked scans meet the small random programs too.
+// elements and inline exp, so the barrier placement, the blocked scans and inline_exp.h meet the
+// small random programs too.
 TEST_CASE("cpu: compiled random graphs agree with the interpreter, threads 1 and 2") {
 #if defined(__SANITIZE_ADDRESS__)
   constexpr uint64_t kGraphs = 150;
@@ -216,7 +223,7 @@ TEST_CASE("cpu: compiled random graphs agree with the interpreter, threads 1 and
       BackendOptions bo;
       bo.threads = threads;
       cpu::Tuning t;
-      if (threads > 1) t.min_parallel = 1, t.block = 8;
+      if (threads > 1) t.min_parallel = 1, t.block = 8, t.inline_exp_work = 0;
       return cpu::make_tuned_executable(p, bo, t)->run(in, o);
     };
     for (uint64_t seed = 0; seed < kGraphs && failures < 5; ++seed) {
@@ -245,16 +252,18 @@ TEST_CASE("cpu: every model runs as the interpreter runs it, threads 1 and 2") {
     struct Config {
       int threads;
       const char* strategy;
+      bool inline_exp = false;
     };
-    for (Config cfg : {Config{1, ""}, Config{2, ""}, Config{2, "steps"}}) {
+    for (Config cfg : {Config{1, ""}, Config{2, ""}, Config{2, "steps"}, Config{2, "", true}}) {
       int threads = cfg.threads;
       CAPTURE(m.name);
       CAPTURE(threads);
       CAPTURE(std::string(cfg.strategy));
+      CAPTURE(cfg.inline_exp);
       test::SinkLog got;
       RunOptions og;
       og.sink = &got;
-      std::vector<Tensor> rg = run_cpu(c.program, threads, {}, og, false, cfg.strategy);
+      std::vector<Tensor> rg = run_cpu(c.program, threads, {}, og, false, cfg.strategy, cfg.inline_exp);
       REQUIRE(rg.size() == rw.size());
       // Largest absolute and relative differences over results and streamed rows.
       double worst = 0, worst_rel = 0;
@@ -271,7 +280,8 @@ TEST_CASE("cpu: every model runs as the interpreter runs it, threads 1 and 2") {
       for (size_t i = 0; i < rw.size(); ++i) diff(rg[i], rw[i]);
       REQUIRE(got.chunks.size() == want.chunks.size());
       for (size_t i = 0; i < want.chunks.size(); ++i) diff(got.chunks[i], want.chunks[i]);
-      MESSAGE(m.name << " threads " << threads << " " << std::string(cfg.strategy) << ": max abs difference " << worst
+      MESSAGE(m.name << " threads " << threads << " " << std::string(cfg.strategy) << std::string(cfg.inline_exp ? " inline exp" : "")
+                     << ": max abs difference " << worst
                      << ", max rel " << worst_rel);
       if (m.name == "antennal-lobe") CHECK(worst <= 1e-6);
       else if (neurons) CHECK(worst <= 1e-7);

@@ -1,21 +1,23 @@
-// Accuracy of the CPU backend's vectorised math (libmvec's variants, mapped for LLVM's loop
-// vectoriser in backends/cpu/optimize.cpp; f32 exp and expm1 are inline IR, backends/cpu/inline_exp.h):
-// for each function and dtype, 10^6 arguments (the ranges HH rate functions use, and near 0 for
-// expm1/log1p) through a one-op graph, compared with the scalar libm function of the same dtype.
-// Maximum error: 4 ulp for f64 and for f32 (libmvec documents its functions as within 4 ulp; the
-// inline f32 functions are held to 2). The optimised IR must be vectorised and call the vector
-// function (or, inline, no function at all), or the figures would only measure libm against itself.
+// Accuracy of the CPU backend's vectorised math, compared with the scalar libm function of the same
+// dtype:
+//  - libmvec's variants (mapped for LLVM's loop vectoriser in backends/cpu/optimize.cpp): for each
+//    function and dtype, 10^6 arguments (the ranges HH rate functions use, and near 0 for
+//    expm1/log1p) through a one-op graph. At most 4 ulp (libmvec documents its functions as within
+//    4 ulp). The optimised IR must call the vector function, or the figures would only measure
+//    libm against itself.
+//  - the inline exp and expm1 of large time-inside-elements scans (backends/cpu/inline_exp.h): the
+//    same arguments, and libm's edge cases, through a one-step scan compiled with the threshold at
+//    0. At most 2 ulp (sigmoid 4: it rounds twice more), no libmvec call left.
 #include <doctest/doctest.h>
 
 #include <algorithm>
-#include <cfloat>
 #include <cmath>
+#include <limits>
 #include <cstring>
 #include <regex>
 
 #include "backends/backend.h"
 #include "backends/cpu/cpu_backend.h"
-#include "compiler/lower.h"
 #include "compiler/pipeline.h"
 #include "graph/builder.h"
 #include "models/model.h"
@@ -64,8 +66,39 @@ T reference(Op op, T x) {
   }
 }
 
+// y = f(x) on the cpu backend, without flush-to-zero: a one-op graph (libmvec), or with
+// `inline_exp` a one-step scan whose carry x is also f's argument, interchanged (time inside the
+// elements) and with the inline functions whatever the scan's size. Also returns the optimised IR.
+Tensor run_op(Op op, const Tensor& x, bool inline_exp, std::string* ir) {
+  int64_t n = x.size();
+  Builder b;
+  Value in = b.input("x", x.dtype(), {n});
+  Value y;
+  if (inline_exp) {
+    ScanResult r = b.scan(1, {in}, {}, [&](Builder& body, const std::vector<Value>& c, const std::vector<Value>&) {
+      return ScanStep{{c[0] + c[0]}, {body.op(op, {c[0]})}};
+    });
+    y = reshape(r.ys[0], {n});
+  } else {
+    y = b.op(op, {in});
+  }
+  KernelProgram p = compile_graph(b.build({y})).program;
+  BackendOptions o;
+  o.strict_fp = true;  // measure the functions, not flush-to-zero
+  cpu::Tuning t;
+  if (inline_exp) t.inline_exp_work = 0;
+  auto exe = cpu::make_tuned_executable(p, o, t);
+  if (inline_exp) {
+    std::map<std::string, std::string> stats;
+    for (auto& [k, v] : exe->stats()) stats[k] = v;
+    CHECK(stats["interchanged_scans"] == "1");
+  }
+  *ir = cpu::optimized_ir(p, true, t.inline_exp_work);
+  return exe->run({{"x", x}}, {}).at(0);
+}
+
 template <class T>
-void check_function(const Fn& f, DType dtype) {
+void check_function(const Fn& f, DType dtype, bool inline_exp = false) {
   // Arguments: a deterministic spread over the ranges.
   Tensor x(dtype, {kArgs});
   T* xs = x.data<T>();
@@ -80,70 +113,72 @@ void check_function(const Fn& f, DType dtype) {
     }
     xs[i] = static_cast<T>(v);
   }
-  Builder b;
-  Value in = b.input("x", dtype, {kArgs});
-  Graph g = b.build({b.op(f.op, {in})});
-  KernelProgram p = lower(g);
-  BackendOptions o;
-  o.strict_fp = true;  // measure the functions, not flush-to-zero
-  Tensor y = make_executable("cpu", p, o)->run({{"x", x}}, {}).at(0);
+  std::string ir;
+  Tensor y = run_op(f.op, x, inline_exp, &ir);
   double worst = 0;
   T worst_x = 0;
   for (int64_t i = 0; i < kArgs; ++i) {
     double e = ulps(y.data<T>()[i], reference<T>(f.op, xs[i]));
     if (e > worst) worst = e, worst_x = xs[i];
   }
-  MESSAGE(std::string(f.name) << " " << std::string(dtype_name(dtype)) << ": max error " << worst << " ulp (at x = " << worst_x << ") over "
-                 << kArgs << " arguments in [" << f.lo << ", " << f.hi << "]"
-                 << std::string(f.near0 > 0 ? " and near 0" : ""));
-  // The loop calls libmvec's vector variant (sigmoid through exp), or for the inline functions
-  // is vectorised and calls no exp at all.
-  std::string base = f.op == Op::Sigmoid ? "exp" : f.name;
-  std::string ir = cpu::optimized_ir(p);
-  if (dtype == DType::f32 && (base == "exp" || base == "expm1")) {
-    CHECK(worst <= (f.op == Op::Sigmoid ? 4 : 2));  // sigmoid: 1 / (1 + exp(-x)) rounds twice more
-    CHECK_MESSAGE(ir.find("\nvector.body:") != std::string::npos, f.name, " f32 is not vectorised");
-    std::regex call("call [^@]*@(_ZGV[a-zA-Z0-9]*_)?(llvm\\.)?" + base + "(f|\\.f32|\\.v[0-9]+f32)\\(");
-    CHECK_MESSAGE(!std::regex_search(ir, call), f.name, " f32 still calls a library function");
+  MESSAGE(std::string(inline_exp ? "inline " : "") << std::string(f.name) << " " << std::string(dtype_name(dtype)) << ": max error "
+                 << worst << " ulp (at x = " << worst_x << ") over " << kArgs << " arguments in [" << f.lo << ", "
+                 << f.hi << "]" << std::string(f.near0 > 0 ? " and near 0" : ""));
+  std::string base = f.op == Op::Sigmoid ? "exp" : f.name;  // sigmoid goes through exp
+  std::string suffix = dtype == DType::f32 ? "f" : "";
+  if (inline_exp) {
+    CHECK(worst <= (f.op == Op::Sigmoid ? 4 : 2));
+    CHECK_MESSAGE(ir.find("\nvector.body:") != std::string::npos, "inline ", f.name, " is not vectorised");
+    std::regex call("call [^@]*@_ZGV[bcde]N[0-9]+v_" + base + suffix + "\\(");
+    CHECK_MESSAGE(!std::regex_search(ir, call), "inline ", f.name, " still calls libmvec");
   } else {
     CHECK(worst <= 4);
-    std::regex call("call <[0-9]+ x (double|float)> @_ZGV[bcde]N[0-9]+v_" + base + (dtype == DType::f32 ? "f" : "") + "\\(");
+    // The loop calls libmvec's vector variant.
+    std::regex call("call <[0-9]+ x (double|float)> @_ZGV[bcde]N[0-9]+v_" + base + suffix + "\\(");
     CHECK_MESSAGE(std::regex_search(ir, call), f.name, " ", dtype_name(dtype), " is not vectorised");
   }
 }
 
-}  // namespace
-
-// The inline f32 functions where libm has its special cases: results that overflow to +inf or
+// The inline functions where libm has its special cases: results that overflow to +inf or
 // underflow through the subnormals to 0 (without flush-to-zero), NaN, +-inf, +-0, subnormal
-// arguments, and a dense sweep over the whole range where the result is neither 0 nor inf.
-TEST_CASE("cpu: inline f32 exp and expm1 keep libm's edge cases") {
-  std::vector<float> xs = {NAN, -NAN, INFINITY, -INFINITY, 0.0f, -0.0f, 1e-45f, -1e-45f, 1e-38f, -1e-38f,
-                           FLT_MAX, -FLT_MAX, 88.72283f, 88.72284f, 89.0f, 89.5f, -87.33654f, -87.4f,
-                           -103.27893f, -103.97208f, -104.0f, -200.0f, -17.0f, -17.4f, -30.0f, -31.0f, 1e-7f, -1e-7f};
-  for (int i = 0; i <= 200000; ++i) xs.push_back(-110.0f + 205.0f * static_cast<float>(i) / 200000.0f);
+// arguments, the ends of exp's fast path, and a dense sweep over the range where the result is
+// neither 0 nor inf. Exact where libm's result is 0, inf, NaN; within 1 ulp where it is subnormal.
+template <class T>
+void check_edges(DType dtype) {
+  constexpr bool f64 = sizeof(T) == 8;
+  const T big = std::numeric_limits<T>::max(), tiny = std::numeric_limits<T>::denorm_min();
+  std::vector<T> xs = {T(NAN), T(-NAN), T(INFINITY), T(-INFINITY), T(0), T(-0.0), tiny, -tiny,
+                       std::numeric_limits<T>::min(), big, -big, T(1e-7), T(-1e-7), T(-17.4), T(-30), T(-31), T(-50)};
+  const std::vector<double> ends = f64 ? std::vector<double>{708, 708.0001, 709.78, 709.7827, 709.79, 710, 711, -708,
+                                                            -708.0001, -708.39, -708.4, -744.4, -745.1, -745.2, -746, -800}
+                                       : std::vector<double>{86, 86.001, 88.72, 88.7229, 88.73, 89, 90, -86, -86.001,
+                                                            -87.33, -87.34, -103.27, -103.97, -104, -105};
+  for (double e : ends) xs.push_back(static_cast<T>(e));
+  const double lo = f64 ? -760 : -110, hi = f64 ? 720 : 95;
+  for (int i = 0; i <= 200000; ++i) xs.push_back(static_cast<T>(lo + (hi - lo) * i / 200000.0));
   auto n = static_cast<int64_t>(xs.size());
-  Tensor x(DType::f32, {n});
-  std::copy(xs.begin(), xs.end(), x.data<float>());
+  Tensor x(dtype, {n});
+  std::copy(xs.begin(), xs.end(), x.data<T>());
   for (Op op : {Op::Exp, Op::Expm1}) {
-    Builder b;
-    Graph g = b.build({b.op(op, {b.input("x", DType::f32, {n})})});
-    BackendOptions o;
-    o.strict_fp = true;  // gradual underflow, as libm
-    Tensor y = make_executable("cpu", lower(g), o)->run({{"x", x}}, {}).at(0);
+    std::string ir;
+    Tensor y = run_op(op, x, true, &ir);
     double worst = 0;
     for (int64_t i = 0; i < n; ++i) {
-      float want = reference<float>(op, xs[static_cast<size_t>(i)]), got = y.data<float>()[i];
+      T want = reference<T>(op, xs[static_cast<size_t>(i)]), got = y.data<T>()[i];
       double e = ulps(got, want);
-      if (std::isnan(want) || std::isinf(want) || want == 0 || std::abs(want) < FLT_MIN)  // exact cases
-        CHECK_MESSAGE(e <= (std::abs(want) < FLT_MIN && want != 0 ? 1 : 0), std::string(op_name(op)), "(", xs[static_cast<size_t>(i)],
-                      ") = ", got, ", libm ", want);
+      bool special = std::isnan(want) || std::isinf(want) || want == 0, subnormal = !special && std::abs(want) < std::numeric_limits<T>::min();
+      if (special || subnormal)
+        CHECK_MESSAGE(e <= (subnormal ? 1 : 0), std::string(op_name(op)), "(", xs[static_cast<size_t>(i)], ") = ", got,
+                      ", libm ", want);
       worst = std::max(worst, e);
     }
-    MESSAGE(std::string(op_name(op)) << " f32 edges: max error " << worst << " ulp over " << n << " arguments");
+    MESSAGE("inline " << std::string(op_name(op)) << " " << std::string(dtype_name(dtype)) << " edges: max error "
+                      << worst << " ulp over " << n << " arguments");
     CHECK(worst <= 2);
   }
 }
+
+}  // namespace
 
 TEST_CASE("cpu: vectorised math is within 4 ulp of libm (f64, f32) and really vectorised") {
   const Fn f64s[] = {
@@ -194,4 +229,19 @@ TEST_CASE("cpu: every exp-calling kernel of antennal-lobe is vectorised, without
   }
   CHECK(kernels >= 10);
   CHECK(vectorised_loops >= 15);
+}
+
+TEST_CASE("cpu: inline exp and expm1 of large interchanged scans are within 2 ulp of libm (f64, f32)") {
+  const Fn fns[] = {
+      {"exp", Op::Exp, -50, 50, 0},        {"exp", Op::Exp, -700, 700, 0},
+      {"expm1", Op::Expm1, -50, 50, 1e-3}, {"sigmoid", Op::Sigmoid, -50, 50, 0},
+  };
+  for (const Fn& f : fns) check_function<double>(f, DType::f64, true);
+  for (const Fn& f : fns)
+    if (f.hi < 100) check_function<float>(f, DType::f32, true);
+}
+
+TEST_CASE("cpu: inline exp and expm1 keep libm's edge cases (f64, f32)") {
+  check_edges<double>(DType::f64);
+  check_edges<float>(DType::f32);
 }

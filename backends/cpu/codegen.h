@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cpu/cpu_backend.h"
 #include "compiler/kernel_program.h"
 
 namespace llvm {
@@ -20,6 +21,10 @@ struct CodegenOptions {
   bool interchange = true;
   int64_t min_parallel = 512;  // kernels with fewer elements run on thread 0 (a split would cost more)
   int64_t block = 128;         // interchanged scans: elements per block (a multiple of 8)
+  // Interchanged scans of at least this many element-steps compute exp and expm1 inline rather
+  // than through libmvec (backends/cpu/inline_exp.h): faster per step, but the larger loop costs
+  // about 100 ms more JIT, which pays off from about 10^8 element-steps. 0: every interchanged scan.
+  int64_t inline_exp_work = kInlineExpWork;
 };
 
 // What the host needs to interpret the generated code's calls (see backends/cpu/abi.h).

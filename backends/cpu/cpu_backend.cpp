@@ -106,6 +106,7 @@ class CpuExecutable : public Executable {
     co.interchange = strategy != "steps";
     co.min_parallel = t.min_parallel;
     co.block = t.block;
+    co.inline_exp_work = t.inline_exp_work;
     c_ = cpu::jit_compile(p, co, false, &cache_hit_);
     jit_ms_ = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
   }
@@ -226,9 +227,10 @@ std::unique_ptr<Executable> make_tuned_executable(const KernelProgram& program, 
   return std::make_unique<CpuExecutable>(program, options, tuning);
 }
 
-std::string optimized_ir(const KernelProgram& program, bool interchange) {
+std::string optimized_ir(const KernelProgram& program, bool interchange, int64_t inline_exp_work) {
   CodegenOptions o;
   o.interchange = interchange;
+  o.inline_exp_work = inline_exp_work;
   return jit_compile(program, o, /*keep_ir=*/true)->ir;
 }
 }  // namespace cpu

@@ -79,6 +79,7 @@ class Gen {
   // ---- interchange.cpp ----
   bool can_interchange(const ScanRegion& r) const;
   void interchanged_scan(const ScanRegion& r, int region);
+  bool inline_exp = false;  // while emitting an interchanged scan of opt.inline_exp_work element-steps or more
 
   const KernelProgram& P;
   const CodegenOptions& opt;

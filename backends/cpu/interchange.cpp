@@ -125,6 +125,7 @@ void Gen::interchanged_scan(const ScanRegion& r, int region) {
   Plan plan;
   make_plan(*this, P, r, plan);
   ++L.interchanged;
+  inline_exp = plan.n * r.length >= opt.inline_exp_work;
   const int64_t kBlock = opt.block;  // a multiple of the vector width; a block's state fits in L1
   const int64_t n = plan.n, nblocks = (n + kBlock - 1) / kBlock;
   if (nblocks > 1 && !solo) L.parallel = true;
@@ -358,6 +359,7 @@ void Gen::interchanged_scan(const ScanRegion& r, int region) {
     }
   });
   for (size_t y = 0; y < r.ys.size(); ++y) B.CreateStore(value_home[r.ys[y].value], slot_of(r.ys[y].value));
+  inline_exp = false;
 }
 
 }  // namespace sf::cpu

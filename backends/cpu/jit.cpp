@@ -87,8 +87,8 @@ class Jit {
   }
 
   std::shared_ptr<const Compiled> compile(const KernelProgram& p, const CodegenOptions& o, bool keep_ir, bool* hit) {
-    std::string key = fmt::format("interchange={} min_parallel={} block={} ir={}\n", o.interchange, o.min_parallel,
-                                  o.block, keep_ir) +
+    std::string key = fmt::format("interchange={} min_parallel={} block={} inline_exp_work={} ir={}\n", o.interchange,
+                                  o.min_parallel, o.block, o.inline_exp_work, keep_ir) +
                       print_program(p);
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);

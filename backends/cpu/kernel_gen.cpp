@@ -57,6 +57,7 @@ class KernelEmitter {
   Value* check(const Inst& in, Value* a, Value* pos);
   Value* math(const char* f64name, Intrinsic::ID id, DType d, Value* a);
   Value* exp(DType d, Value* a);
+  Value* expm1(DType d, Value* a);
   Value* power(const Inst& in, const std::vector<Inst>& is, Value* a, Value* b);
   // Emits instructions of list `is` (those with `which[i]`), storing values in `v`.
   void list(const std::vector<Inst>& is, const std::vector<bool>& which, std::vector<Value*>& v, Value* index,
@@ -112,9 +113,14 @@ Value* KernelEmitter::math(const char* name, Intrinsic::ID id, DType d, Value* a
   return call;
 }
 
-// f32 exp is inline IR (inline_exp.h), f64 exp goes to libmvec.
+// exp and expm1: inline in the element loops of large interchanged scans, else libmvec (see
+// backends/cpu/inline_exp.h for why).
 Value* KernelEmitter::exp(DType d, Value* a) {
-  return d == DType::f32 ? emit_expf(B, a) : math("exp", Intrinsic::exp, d, a);
+  return once_per_call_ && g_.inline_exp ? call_exp(B, a) : math("exp", Intrinsic::exp, d, a);
+}
+
+Value* KernelEmitter::expm1(DType d, Value* a) {
+  return once_per_call_ && g_.inline_exp ? emit_expm1(B, a) : math("expm1", Intrinsic::not_intrinsic, d, a);
 }
 
 Value* KernelEmitter::unary(Op op, DType d, Value* a) {
@@ -135,7 +141,7 @@ Value* KernelEmitter::unary(Op op, DType d, Value* a) {
   if (!fp) return a;  // float-only functions are the identity on integers (ops/scalar.h)
   switch (op) {
     case Op::Exp: return exp(d, a);
-    case Op::Expm1: return d == DType::f32 ? emit_expm1f(B, a) : math("expm1", Intrinsic::not_intrinsic, d, a);
+    case Op::Expm1: return expm1(d, a);
     case Op::Log: return math("log", Intrinsic::log, d, a);
     case Op::Log1p: return math("log1p", Intrinsic::not_intrinsic, d, a);
     case Op::Sqrt: return math("sqrt", Intrinsic::sqrt, d, a);

@@ -1,6 +1,8 @@
 // The optimisation pipeline shared by the JIT and the ahead-of-time object.
 #include "backends/cpu/optimize.h"
 
+#include "backends/cpu/inline_exp.h"
+
 #include <llvm/Analysis/TargetLibraryInfo.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Passes/PassBuilder.h>
@@ -17,6 +19,13 @@ namespace {
 // libmvec's AVX2 variants of the functions LLVM 14's LIBMVEC_X86 table leaves out (expm1, log1p,
 // tanh) and of the ones it maps by their libm names (listed again; duplicates are harmless).
 const VecDesc kExtraVecFuncs[] = {
+    // Our own exp (inline_exp.h), defined after the vectoriser.
+    {kExpF64, kExpF64x2, ElementCount::getFixed(2)},
+    {kExpF64, kExpF64x4, ElementCount::getFixed(4)},
+    {kExpF64, kExpF64x8, ElementCount::getFixed(8)},
+    {kExpF32, kExpF32x4, ElementCount::getFixed(4)},
+    {kExpF32, kExpF32x8, ElementCount::getFixed(8)},
+    {kExpF32, kExpF32x16, ElementCount::getFixed(16)},
     {"expm1", "_ZGVdN4v_expm1", ElementCount::getFixed(4)}, {"expm1f", "_ZGVdN8v_expm1f", ElementCount::getFixed(8)},
     {"log1p", "_ZGVdN4v_log1p", ElementCount::getFixed(4)}, {"log1pf", "_ZGVdN8v_log1pf", ElementCount::getFixed(8)},
     {"tanh", "_ZGVdN4v_tanh", ElementCount::getFixed(4)},   {"tanhf", "_ZGVdN8v_tanhf", ElementCount::getFixed(8)},
@@ -76,6 +85,7 @@ struct Analyses {
 void optimize_module(Module& m, TargetMachine& tm) {
   Analyses a(m, tm);
   a.pb.buildPerModuleDefaultPipeline(OptimizationLevel::O3).run(m, a.mam);
+  define_exp_functions(m);
 }
 
 void propagate_across_calls(Module& m, TargetMachine& tm) {
