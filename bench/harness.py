@@ -262,6 +262,7 @@ def w1(ctx):
                                                ("hand", hand_cmd(full))])
             if sf_r:
                 row["sf"] = (sf_r[0], sf_steps)
+                row["sf_jit_ms"] = float(sf_r[1].get("jit_ms", "nan"))
                 finals[("sf", dtype, n, sf_steps)] = (sf_path, int(sf_r[1]["spikes"]))
             if hand_r:
                 row["hand"] = (hand_r[0], full)
@@ -553,6 +554,10 @@ def write_results(ctx, info, res, path, elapsed):
                                 fmt_r(fast) if ctx.tf_py else f"TF skipped: {ctx.tf_skip}",
                                 mark(None if fast is None else fast >= 10, ctx.is_cpu and bool(ctx.tf_py))))
         w("")
+        jit = ", ".join(f"{r['dtype']} N={r['n']:,}: {r['sf_jit_ms']:.0f}" for r in r1["rows"] if "sf_jit_ms" in r)
+        w(f"scanflow's JIT in these runs (jit_ms, not in the times above): {jit}. From 10^8 element-steps on, the "
+          "element loop computes exp inline rather than through libmvec (docs/ARCHITECTURE.md, \"Vector math\"): "
+          "less time per step for about 100 ms more JIT.\n")
         n, steps, sc = r1["scaling"]
         w(f"Thread scaling, f64, N = {n:,} (scanflow {steps} steps, hand-written 1000 steps). The hand-written "
           "loop's own speed-up shows what the machine gave this run: other jobs share its two cores.\n")
