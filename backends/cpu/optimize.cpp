@@ -1,14 +1,14 @@
 // The optimisation pipeline shared by the JIT and the ahead-of-time object.
 #include "backends/cpu/optimize.h"
 
-#include "backends/cpu/inline_exp.h"
-
 #include <llvm/Analysis/TargetLibraryInfo.h>
 #include <llvm/IR/Module.h>
 #include <llvm/Passes/PassBuilder.h>
 #include <llvm/Target/TargetMachine.h>
 #include <llvm/Transforms/IPO/DeadArgumentElimination.h>
 #include <llvm/Transforms/IPO/SCCP.h>
+
+#include "backends/cpu/inline_exp.h"
 
 namespace sf::cpu {
 
@@ -19,13 +19,6 @@ namespace {
 // libmvec's AVX2 variants of the functions LLVM 14's LIBMVEC_X86 table leaves out (expm1, log1p,
 // tanh) and of the ones it maps by their libm names (listed again; duplicates are harmless).
 const VecDesc kExtraVecFuncs[] = {
-    // Our own exp (inline_exp.h), defined after the vectoriser.
-    {kExpF64, kExpF64x2, ElementCount::getFixed(2)},
-    {kExpF64, kExpF64x4, ElementCount::getFixed(4)},
-    {kExpF64, kExpF64x8, ElementCount::getFixed(8)},
-    {kExpF32, kExpF32x4, ElementCount::getFixed(4)},
-    {kExpF32, kExpF32x8, ElementCount::getFixed(8)},
-    {kExpF32, kExpF32x16, ElementCount::getFixed(16)},
     {"expm1", "_ZGVdN4v_expm1", ElementCount::getFixed(4)}, {"expm1f", "_ZGVdN8v_expm1f", ElementCount::getFixed(8)},
     {"log1p", "_ZGVdN4v_log1p", ElementCount::getFixed(4)}, {"log1pf", "_ZGVdN8v_log1pf", ElementCount::getFixed(8)},
     {"tanh", "_ZGVdN4v_tanh", ElementCount::getFixed(4)},   {"tanhf", "_ZGVdN8v_tanhf", ElementCount::getFixed(8)},
@@ -59,6 +52,13 @@ const VecDesc kExtraVecFuncs[] = {
     {"llvm.cos.f32", "_ZGVeN16v_cosf", ElementCount::getFixed(16)},
 };
 
+// Our own exp (inline_exp.h): vectorised like a libmvec function, defined after the vectoriser.
+const VecDesc kInlineExpFuncs[] = {
+    {kExpF64, kExpF64x2, ElementCount::getFixed(2)},  {kExpF64, kExpF64x4, ElementCount::getFixed(4)},
+    {kExpF64, kExpF64x8, ElementCount::getFixed(8)},  {kExpF32, kExpF32x4, ElementCount::getFixed(4)},
+    {kExpF32, kExpF32x8, ElementCount::getFixed(8)},  {kExpF32, kExpF32x16, ElementCount::getFixed(16)},
+};
+
 // The new pass manager's analyses, with libmvec as the vectoriser's math library.
 struct Analyses {
   LoopAnalysisManager lam;
@@ -71,6 +71,7 @@ struct Analyses {
   Analyses(Module& m, TargetMachine& tm) : pb(&tm, PipelineTuningOptions()), tlii(Triple(m.getTargetTriple())) {
     tlii.addVectorizableFunctionsFromVecLib(TargetLibraryInfoImpl::LIBMVEC_X86);
     tlii.addVectorizableFunctions(kExtraVecFuncs);
+    tlii.addVectorizableFunctions(kInlineExpFuncs);
     fam.registerPass([&] { return TargetLibraryAnalysis(tlii); });  // before the defaults
     pb.registerModuleAnalyses(mam);
     pb.registerCGSCCAnalyses(cgam);

@@ -1,5 +1,6 @@
-// O3 for a target machine, with libmvec (glibc's vector math) as the vectoriser's math library:
-// the one optimisation pipeline of the JIT and of ahead-of-time objects.
+// O3 for a target machine, with libmvec (glibc's vector math) as the vectoriser's math library, then
+// the definitions of our own inline exp (inline_exp.h): the one optimisation pipeline of the JIT and
+// of ahead-of-time objects.
 #pragma once
 
 namespace llvm {
