@@ -128,14 +128,8 @@ void define_exp(Function* f) {
   LLVMContext& ctx = f->getContext();
   Module& m = *f->getParent();
   Type* t = f->getReturnType();
-  auto set_attrs = [](Function* g) {
-    g->setLinkage(GlobalValue::InternalLinkage);
-    g->setDoesNotAccessMemory();
-    g->setDoesNotThrow();
-    g->addFnAttr(Attribute::WillReturn);
-  };
   Function* exact = Function::Create(f->getFunctionType(), GlobalValue::InternalLinkage, f->getName() + ".exact", m);
-  set_attrs(exact);
+  mark_pure(exact);
   exact->addFnAttr(Attribute::NoInline);
   exact->addFnAttr(Attribute::Cold);
   // A vector argument: both sides must agree on how it travels whatever width the target prefers,
@@ -156,7 +150,8 @@ void define_exp(Function* f) {
     IRBuilder<> B(BasicBlock::Create(ctx, "entry", exact));
     B.CreateRet(Emitter(B, t).exp(exact->getArg(0)));
   }
-  set_attrs(f);
+  f->setLinkage(GlobalValue::InternalLinkage);
+  mark_pure(f);
   BasicBlock* entry = BasicBlock::Create(ctx, "entry", f);
   BasicBlock* fast = BasicBlock::Create(ctx, "fast", f);
   BasicBlock* slow = BasicBlock::Create(ctx, "slow", f);
@@ -200,18 +195,22 @@ void drop_from_compiler_used(Module& m, const std::vector<Function*>& fs) {
 Value* emit_exp(IRBuilder<>& B, Value* x) { return Emitter(B, x->getType()).exp(x); }
 Value* emit_expm1(IRBuilder<>& B, Value* x) { return Emitter(B, x->getType()).expm1(x); }
 
-Value* call_exp(IRBuilder<>& B, Value* x) {
-  Module* m = B.GetInsertBlock()->getModule();
-  Type* t = x->getType();
-  FunctionCallee c = m->getOrInsertFunction(t->isDoubleTy() ? kExpF64 : kExpF32, FunctionType::get(t, {t}, false));
-  auto* f = cast<Function>(c.getCallee());
+void mark_pure(Function* f) {
   f->setDoesNotAccessMemory();
   f->setDoesNotThrow();
   f->addFnAttr(Attribute::WillReturn);
+}
+
+Value* call_pure(IRBuilder<>& B, StringRef name, Value* x) {
+  Type* t = x->getType();
+  FunctionCallee c = B.GetInsertBlock()->getModule()->getOrInsertFunction(name, FunctionType::get(t, {t}, false));
+  if (auto* f = dyn_cast<Function>(c.getCallee())) mark_pure(f);
   CallInst* call = B.CreateCall(c, {x});
   call->setDoesNotAccessMemory();
   return call;
 }
+
+Value* call_exp(IRBuilder<>& B, Value* x) { return call_pure(B, x->getType()->isDoubleTy() ? kExpF64 : kExpF32, x); }
 
 void define_exp_functions(Module& m) {
   const std::vector<std::vector<const char*>> families = {{kExpF64, kExpF64x2, kExpF64x4, kExpF64x8},

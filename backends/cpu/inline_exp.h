@@ -31,6 +31,10 @@ llvm::Value* emit_expm1(llvm::IRBuilder<>& B, llvm::Value* x);
 // vectoriser: it defines and inlines the vector variants, and sends the scalar calls that remain
 // to libm.
 llvm::Value* call_exp(llvm::IRBuilder<>& B, llvm::Value* x);
+// A call of the unary float function `name` (libm's, libmvec's or ours) that reads no memory, as
+// the vectoriser needs (errno is never looked at); mark_pure gives a function those attributes.
+llvm::Value* call_pure(llvm::IRBuilder<>& B, llvm::StringRef name, llvm::Value* x);
+void mark_pure(llvm::Function* f);
 void define_exp_functions(llvm::Module& m);
 
 // The functions' names, for the vectoriser's table.

@@ -101,16 +101,7 @@ void KernelEmitter::store(int buf, Value* idx, Value* v, DType d) {
 Value* KernelEmitter::math(const char* name, Intrinsic::ID id, DType d, Value* a) {
   Type* t = g_.ssa_type(d);
   if (id != Intrinsic::not_intrinsic) return B.CreateCall(Intrinsic::getDeclaration(&g_.M, id, {t}), {a});
-  std::string fn = std::string(name) + (d == DType::f32 ? "f" : "");
-  FunctionCallee c = g_.M.getOrInsertFunction(fn, FunctionType::get(t, {t}, false));
-  if (auto* f = dyn_cast<Function>(c.getCallee())) {
-    f->setDoesNotAccessMemory();
-    f->setDoesNotThrow();
-    f->addFnAttr(Attribute::WillReturn);
-  }
-  CallInst* call = B.CreateCall(c, {a});
-  call->setDoesNotAccessMemory();
-  return call;
+  return call_pure(B, std::string(name) + (d == DType::f32 ? "f" : ""), a);
 }
 
 // exp and expm1: inline in the element loops of large interchanged scans, else libmvec (see
