@@ -15,6 +15,7 @@
 
 #include "backends/backend.h"
 #include "backends/cpu/aot.h"
+#include "backends/cpu/cpu_backend.h"
 #include "backends/host_cc.h"
 #include "compiler/lower.h"
 #include "compiler/pipeline.h"
@@ -75,6 +76,16 @@ TEST_CASE("aot: objects run models exactly as the JIT does (results, streamed ro
   check_same(neuron, "neuron", {{"I", Tensor::from(DType::f64, {2}, std::vector<double>{20, 5})}}, 2, 3, 2);
   KernelProgram nested = compile_graph(test::nested_scans(3)).program;
   check_same(nested, "nested", {{"x", Tensor::from(DType::f64, {}, std::vector<double>{0.5})}}, 2, 256, 4096);
+  // 10^4 neurons x 10^4 steps: enough element-steps for the inline exp (backends/cpu/inline_exp.h).
+  RunConfig big;
+  big.size = 10000;
+  big.t_end = 100;
+  big.every = 10000;
+  big.record = {"V"};
+  big.stream = true;
+  KernelProgram large = compile_graph(find_model("hh-squid").build(big)).program;
+  CHECK(cpu::optimized_ir(large).find("@sf.exp.v") != std::string::npos);
+  check_same(large, "large", {}, 2, 256, 4096);
 }
 
 TEST_CASE("aot: run-time errors and missing inputs come back as codes with the JIT's messages") {
