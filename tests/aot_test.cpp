@@ -77,6 +77,8 @@ TEST_CASE("aot: objects run models exactly as the JIT does (results, streamed ro
   KernelProgram nested = compile_graph(test::nested_scans(3)).program;
   check_same(nested, "nested", {{"x", Tensor::from(DType::f64, {}, std::vector<double>{0.5})}}, 2, 256, 4096);
   // 10^4 neurons x 10^4 steps: enough element-steps for the inline exp (backends/cpu/inline_exp.h).
+  // Also as an object for haswell (AVX2: 4 doubles per vector where this machine may have 8): the
+  // inline exp computes each lane alike at any width, so the numbers are the same bit for bit.
   RunConfig big;
   big.size = 10000;
   big.t_end = 100;
@@ -86,6 +88,18 @@ TEST_CASE("aot: objects run models exactly as the JIT does (results, streamed ro
   KernelProgram large = compile_graph(find_model("hh-squid").build(big)).program;
   CHECK(cpu::optimized_ir(large).find("@sf.exp.v") != std::string::npos);
   check_same(large, "large", {}, 2, 256, 4096);
+  REQUIRE_MESSAGE((__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")),
+                  "this machine cannot run a haswell object (no AVX2/FMA)");
+  LogSink sink;
+  RunOptions o;
+  o.sink = &sink;
+  BackendOptions bo;
+  bo.threads = 2;
+  std::vector<Tensor> want = make_executable("cpu", large, bo)->run({}, o);
+  test::TempDir dir;
+  cpu::write_aot(large, cpu::AotNames{"avx2", {}, {}}, cpu::AotOptions{(dir.path / "avx2.o").string(), "", "haswell"});
+  check_same_run(test::run_driver(large, dir.path, "avx2", {}, {"-fopenmp", "-lmvec", "-lm", "-lopenblas"}, 2, 256, 4096),
+                 want, sink);
 }
 
 TEST_CASE("aot: run-time errors and missing inputs come back as codes with the JIT's messages") {
