@@ -36,11 +36,12 @@ namespace {
 using test::AotRun;
 using test::LogSink;
 
-// Writes NAME.o for `p`, links tests/aot/driver.c against it and runs it.
+// Writes NAME.o for `p` (for LLVM's CPU `cpu_name`; "": this machine), links tests/aot/driver.c against
+// it and runs it.
 AotRun run_aot(const KernelProgram& p, const std::string& name, const std::map<std::string, Tensor>& inputs,
-               int threads, int64_t chunk_rows, int64_t event_chunk) {
+               int threads, int64_t chunk_rows, int64_t event_chunk, const std::string& cpu_name = "") {
   test::TempDir dir;
-  cpu::write_aot(p, cpu::AotNames{name, {}, {}}, cpu::AotOptions{(dir.path / (name + ".o")).string(), "", ""});
+  cpu::write_aot(p, cpu::AotNames{name, {}, {}}, cpu::AotOptions{(dir.path / (name + ".o")).string(), "", cpu_name});
   return test::run_driver(p, dir.path, name, inputs, {"-fopenmp", "-lmvec", "-lm", "-lopenblas"}, threads, chunk_rows,
                           event_chunk);
 }
@@ -48,7 +49,7 @@ AotRun run_aot(const KernelProgram& p, const std::string& name, const std::map<s
 // The streams' files are numbered by slot; the JIT's rows by output y. The header's stream info maps
 // one to the other, and for these programs (one top-level scan) slot order is y order.
 void check_same(const KernelProgram& p, const std::string& name, const std::map<std::string, Tensor>& inputs,
-                int threads, int64_t chunk_rows, int64_t event_chunk) {
+                int threads, int64_t chunk_rows, int64_t event_chunk, const std::string& cpu_name = "") {
   CAPTURE(name);
   CAPTURE(threads);
   CAPTURE(chunk_rows);
@@ -58,7 +59,7 @@ void check_same(const KernelProgram& p, const std::string& name, const std::map<
   BackendOptions bo;
   bo.threads = threads;
   std::vector<Tensor> want = make_executable("cpu", p, bo)->run(inputs, o);
-  check_same_run(run_aot(p, name, inputs, threads, chunk_rows, event_chunk), want, sink);
+  check_same_run(run_aot(p, name, inputs, threads, chunk_rows, event_chunk, cpu_name), want, sink);
 }
 
 }  // namespace
@@ -90,16 +91,7 @@ TEST_CASE("aot: objects run models exactly as the JIT does (results, streamed ro
   check_same(large, "large", {}, 2, 256, 4096);
   REQUIRE_MESSAGE((__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")),
                   "this machine cannot run a haswell object (no AVX2/FMA)");
-  LogSink sink;
-  RunOptions o;
-  o.sink = &sink;
-  BackendOptions bo;
-  bo.threads = 2;
-  std::vector<Tensor> want = make_executable("cpu", large, bo)->run({}, o);
-  test::TempDir dir;
-  cpu::write_aot(large, cpu::AotNames{"avx2", {}, {}}, cpu::AotOptions{(dir.path / "avx2.o").string(), "", "haswell"});
-  check_same_run(test::run_driver(large, dir.path, "avx2", {}, {"-fopenmp", "-lmvec", "-lm", "-lopenblas"}, 2, 256, 4096),
-                 want, sink);
+  check_same(large, "avx2", {}, 2, 256, 4096, "haswell");
 }
 
 TEST_CASE("aot: run-time errors and missing inputs come back as codes with the JIT's messages") {
