@@ -135,15 +135,15 @@ void define_exp(Function* f) {
   // A vector argument: both sides must agree on how it travels whatever width the target prefers,
   // so both are marked as clang marks functions with 512-bit vector arguments.
   if (t->isVectorTy()) {
-    std::string bits = std::to_string(t->getPrimitiveSizeInBits().getFixedSize());
-    exact->addFnAttr("min-legal-vector-width", bits);
+    uint64_t bits = t->getPrimitiveSizeInBits().getFixedSize();
+    exact->addFnAttr("min-legal-vector-width", std::to_string(bits));
     for (User* u : f->users())
       if (auto* call = dyn_cast<CallInst>(u)) {
         Function* caller = call->getFunction();
         Attribute a = caller->getFnAttribute("min-legal-vector-width");
         uint64_t have = 0;
         if (a.isValid()) a.getValueAsString().getAsInteger(10, have);
-        if (have < t->getPrimitiveSizeInBits().getFixedSize()) caller->addFnAttr("min-legal-vector-width", bits);
+        if (have < bits) caller->addFnAttr("min-legal-vector-width", std::to_string(bits));
       }
   }
   {
@@ -192,7 +192,6 @@ void drop_from_compiler_used(Module& m, const std::vector<Function*>& fs) {
 
 }  // namespace
 
-Value* emit_exp(IRBuilder<>& B, Value* x) { return Emitter(B, x->getType()).exp(x); }
 Value* emit_expm1(IRBuilder<>& B, Value* x) { return Emitter(B, x->getType()).expm1(x); }
 
 void mark_pure(Function* f) {
@@ -218,15 +217,16 @@ void define_exp_functions(Module& m) {
   for (const auto& names : families) {
     Function* scalar = m.getFunction(names[0]);
     if (!scalar) continue;
-    std::vector<Function*> ours;
-    for (const char* name : names)
-      if (Function* f = m.getFunction(name)) ours.push_back(f);
+    std::vector<Function*> vectors;
+    for (size_t i = 1; i < names.size(); ++i)
+      if (Function* f = m.getFunction(names[i])) vectors.push_back(f);
+    std::vector<Function*> ours = vectors;
+    ours.push_back(scalar);
     drop_from_compiler_used(m, ours);
     // Scalar calls that remain (remainder loops, loops the vectoriser left) go to libm's exp.
     scalar->replaceAllUsesWith(Intrinsic::getDeclaration(&m, Intrinsic::exp, {scalar->getReturnType()}));
     scalar->eraseFromParent();
-    for (Function* f : ours) {
-      if (f == scalar) continue;
+    for (Function* f : vectors) {
       f->removeDeadConstantUsers();
       if (f->use_empty()) {
         f->eraseFromParent();

@@ -21,9 +21,7 @@
 
 namespace sf::cpu {
 
-// e^x and e^x - 1 for x of any float type (f32, f64, scalar or vector), at the builder's
-// position: the exact code, with its clamps.
-llvm::Value* emit_exp(llvm::IRBuilder<>& B, llvm::Value* x);
+// e^x - 1 for x of any float type (f32, f64, scalar or vector), at the builder's position.
 llvm::Value* emit_expm1(llvm::IRBuilder<>& B, llvm::Value* x);
 
 // A call of `sf.exp.f64(double)` or `sf.exp.f32(float)`, declared for the vectoriser
