@@ -529,8 +529,9 @@ def write_results(ctx, info, res, path, elapsed):
         w(f"scanflow: `scanflow run hh-squid --size N --dtype D --record V --every STEPS --t-end STEPS*0.01 "
           f"--backend {ctx.backend} --stats` (V recorded only at the start and the end, spikes as events). "
           f"Hand-written: `hh_squid_hand` ({r1['isa']}, {r1['il']} vectors interleaved: the fastest variant on "
-          f"this machine); the two take turns, run by run. NumPy and TensorFlow use fewer steps at large N (column \"steps\"); ns per "
-          "neuron-step is steady-state throughput. Ratio = baseline time / scanflow time (> 1: scanflow faster).\n")
+          f"this machine); the two take turns, run by run. NumPy and TensorFlow use fewer steps at large N "
+          "(column \"steps\"); ns per neuron-step is steady-state throughput. Ratio = baseline time / scanflow "
+          "time (> 1: scanflow faster).\n")
         w(f"| dtype | N | {sf_name} | hand C++ | NumPy | TF graph | steps sf / hand / NumPy, TF | "
           "sf vs hand | sf vs NumPy | sf vs TF |")
         w("|---|---|---|---|---|---|---|---|---|---|")
